@@ -1,1 +1,66 @@
+using System.Collections;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OllamaSocketProxy.Listener;
+
+// SPEC §2: a .env in the working directory is read first; a variable set in the real environment wins.
+try
+{
+    DotNetEnv.Env.NoClobber().Load();
+}
+catch (Exception)
+{
+    // The parser's message may quote the offending line, and that line may hold a secret.
+    Console.Error.WriteLine("OllamaSocketProxy: .env could not be parsed; check its quoting (KEY=value, one per line)");
+    return 1;
+}
+
+var variables = new Dictionary<string, string?>(StringComparer.Ordinal);
+foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
+{
+    variables[(string)entry.Key] = entry.Value as string;
+}
+
+ProxyOptions options;
+try
+{
+    options = ProxyOptions.FromEnvironment(variables);
+}
+catch (ProxyConfigurationException e)
+{
+    Console.Error.WriteLine($"OllamaSocketProxy: {e.Message}");
+    return 1;
+}
+
+var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = args });
+builder.Logging.SetMinimumLevel(options.LogLevel);
+builder.Logging.AddSimpleConsole(console =>
+{
+    console.SingleLine = true;
+    console.UseUtcTimestamp = true;
+    console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+});
+builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5));
+builder.Services.AddSingleton(options);
+builder.Services.AddSingleton(services => new ProxyServer(options, services.GetRequiredService<ILoggerFactory>()));
+builder.Services.AddHostedService<ProxyHostedService>();
+
+using var host = builder.Build();
+var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OllamaSocketProxy");
+foreach (var name in ProxyOptions.UnknownProxyVariables(variables.Keys))
+{
+    ProxyLog.UnknownVariable(log, name);
+}
+
+try
+{
+    await host.RunAsync().ConfigureAwait(false);
+}
+catch (System.Net.Sockets.SocketException e)
+{
+    Console.Error.WriteLine($"OllamaSocketProxy: PROXY_LISTEN {options.Listen} cannot be bound: {e.Message}");
+    return 1;
+}
+
 return 0;

@@ -1,23 +1,183 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using OllamaSocketProxy.Http1;
+using OllamaSocketProxy.Upstream;
 
 namespace OllamaSocketProxy.Listener;
 
-/// <summary>The proxy: an accept loop on <see cref="ProxyOptions.Listen"/>, one <c>ClientConnection</c> per socket.</summary>
+/// <summary>The proxy: an accept loop on <see cref="ProxyOptions.Listen"/>, one <see cref="ClientConnection"/> per socket.</summary>
 public sealed class ProxyServer : IAsyncDisposable
 {
+    private readonly ProxyOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ProxyContext _context;
+    private readonly UpstreamPool _pool;
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly ConcurrentDictionary<ClientConnection, Task> _connections = new();
+    private readonly byte[] _tooManyConnections;
+    private Socket? _listener;
+    private Task _accepting = Task.CompletedTask;
+    private int _connectionCount;
+    private int _stopped;
+
     public ProxyServer(ProxyOptions options, ILoggerFactory loggerFactory, TimeProvider? timeProvider = null)
     {
-        throw new NotImplementedException();
+        _options = options;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        var connector = new UpstreamConnector(
+            UpstreamEndpoint.FromUri(options.UpstreamUrl), options.UpstreamCaCertificates, options.UpstreamConnectTimeout, _timeProvider);
+        _pool = new UpstreamPool(connector, options.UpstreamPoolIdleTimeout, options.UpstreamPrewarm, _timeProvider);
+        _context = new ProxyContext(options, _pool, loggerFactory, _timeProvider, _shutdown.Token);
+
+        var refusal = new ArrayBufferWriter<byte>();
+        var reason = RequestRejection.TooManyConnections;
+        LocalResponse.WriteError(refusal, RequestRejections.StatusCode(reason), RequestRejections.Describe(reason), close: true);
+        _tooManyConnections = refusal.WrittenSpan.ToArray();
     }
 
     /// <summary>The bound address (with the real port when <c>PROXY_LISTEN</c> asked for port 0).</summary>
-    public IPEndPoint LocalEndPoint => throw new NotImplementedException();
+    public IPEndPoint LocalEndPoint => (IPEndPoint)(_listener?.LocalEndPoint ?? throw new InvalidOperationException("not started"));
 
-    public Task StartAsync(CancellationToken cancellationToken) => throw new NotImplementedException();
+    /// <summary>Client connections open now.</summary>
+    public int ConnectionCount => Volatile.Read(ref _connectionCount);
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var listener = new Socket(_options.Listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (_options.Listen.Address.Equals(IPAddress.IPv6Any))
+        {
+            // [::] takes IPv4 clients as well, as nginx's "listen [::]:port ipv6only=off" does.
+            listener.DualMode = true;
+        }
+
+        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        listener.Bind(_options.Listen);
+        listener.Listen(1024);
+        _listener = listener;
+        _accepting = AcceptLoopAsync(listener);
+        _pool.Prewarm();
+
+        ProxyLog.Listening(_context.Log, LocalEndPoint, _options.UpstreamUrl.GetLeftPart(UriPartial.Authority));
+        if (_options.ListensBeyondLoopback && _options.AuthToken is null)
+        {
+            ProxyLog.OpenBeyondLoopback(_context.Log, LocalEndPoint);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task AcceptLoopAsync(Socket listener)
+    {
+        while (true)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ObjectDisposedException || (e is SocketException && Volatile.Read(ref _stopped) != 0))
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                // Out of descriptors or a connection reset while queued: keep accepting, after a breath.
+                await Task.Delay(TimeSpan.FromMilliseconds(10), _timeProvider).ConfigureAwait(false);
+                continue;
+            }
+
+            socket.NoDelay = true;
+            if (Interlocked.Increment(ref _connectionCount) > _options.MaxConnections)
+            {
+                Interlocked.Decrement(ref _connectionCount);
+                ProxyLog.ConnectionLimit(_context.Log, _options.MaxConnections, socket.RemoteEndPoint?.ToString() ?? "unknown");
+                _ = RefuseAsync(socket);
+                continue;
+            }
+
+            var connection = new ClientConnection(socket, _context);
+            var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _connections[connection] = running.Task;
+            _ = RunConnectionAsync(connection, running);
+        }
+    }
+
+    private async Task RunConnectionAsync(ClientConnection connection, TaskCompletionSource running)
+    {
+        try
+        {
+            if (Volatile.Read(ref _stopped) != 0)
+            {
+                connection.BeginStop();
+            }
+
+            await connection.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _connections.TryRemove(connection, out _);
+            Interlocked.Decrement(ref _connectionCount);
+            running.SetResult();
+        }
+    }
+
+    /// <summary>Beyond the connection limit: a 503 and a close, never a hang (SPEC §7).</summary>
+    private async Task RefuseAsync(Socket socket)
+    {
+        try
+        {
+            await socket.SendAsync(_tooManyConnections, SocketFlags.None).ConfigureAwait(false);
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // The client left first.
+        }
+        finally
+        {
+            socket.Dispose();
+        }
+    }
 
     /// <summary>Stops accepting, lets running requests finish until <paramref name="cancellationToken"/> fires, then aborts the rest.</summary>
-    public Task StopAsync(CancellationToken cancellationToken) => throw new NotImplementedException();
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
 
-    public ValueTask DisposeAsync() => throw new NotImplementedException();
+        _listener?.Dispose();
+        await _accepting.ConfigureAwait(false);
+
+        ProxyLog.Stopping(_context.Log, _connections.Count, _options.ShutdownTimeout);
+        foreach (var connection in _connections.Keys)
+        {
+            connection.BeginStop();
+        }
+
+        try
+        {
+            await Task.WhenAll(_connections.Values).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            ProxyLog.AbortingAtShutdown(_context.Log, _connections.Count);
+            await _shutdown.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(_connections.Values).ConfigureAwait(false);
+        }
+
+        await _pool.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var immediately = new CancellationTokenSource();
+        await immediately.CancelAsync().ConfigureAwait(false);
+        await StopAsync(immediately.Token).ConfigureAwait(false);
+        _shutdown.Dispose();
+    }
 }

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+
+namespace OllamaSocketProxy.Http1;
+
+/// <summary>A parsed, validated request head, plus the facts about it the proxy acts on (routing, auth, framing).</summary>
+public sealed class RequestHead : MessageHead
+{
+    private Range _method;
+    private Range _target;
+    private Range _authorization;
+    private Range _apiKey;
+
+    public RequestMethod Method { get; private set; }
+    public ReadOnlySpan<byte> MethodBytes => Bytes[_method];
+    public ReadOnlySpan<byte> Target => Bytes[_target];
+    public Http1Version Version { get; private set; }
+
+    public int HostCount { get; private set; }
+    public bool ExpectsContinue { get; private set; }
+    public int AuthorizationCount { get; private set; }
+    public int ApiKeyCount { get; private set; }
+
+    /// <summary>The value of the (last) Authorization field; meaningful when <see cref="AuthorizationCount"/> is 1.</summary>
+    public ReadOnlySpan<byte> Authorization => Bytes[_authorization];
+
+    /// <summary>The value of the (last) x-api-key field; meaningful when <see cref="ApiKeyCount"/> is 1.</summary>
+    public ReadOnlySpan<byte> ApiKey => Bytes[_apiKey];
+
+    public override void Reset()
+    {
+        base.Reset();
+        HostCount = AuthorizationCount = ApiKeyCount = 0;
+        ExpectsContinue = false;
+    }
+
+    internal void SetRequestLine(RequestMethod method, Range methodRange, Range target, Http1Version version)
+    {
+        Method = method;
+        _method = methodRange;
+        _target = target;
+        Version = version;
+        WantsClose = version == Http1Version.Http10;
+    }
+
+    protected override void OnField(FieldRange field, ReadOnlySpan<byte> value)
+    {
+        switch (field.Known)
+        {
+            case KnownField.Host:
+                HostCount++;
+                break;
+            case KnownField.Authorization:
+                AuthorizationCount++;
+                _authorization = new Range(field.ValueStart, field.ValueStart + field.ValueLength);
+                break;
+            case KnownField.XApiKey:
+                ApiKeyCount++;
+                _apiKey = new Range(field.ValueStart, field.ValueStart + field.ValueLength);
+                break;
+            case KnownField.Expect:
+                // RFC 9110 §10.1.1: 100-continue is the only expectation defined; HTTP/1.0 clients cannot use it.
+                if (!System.Text.Ascii.EqualsIgnoreCase(value, "100-continue"u8))
+                {
+                    RequestRejections.Throw(RequestRejection.UnsupportedExpectation);
+                }
+
+                ExpectsContinue = Version == Http1Version.Http11;
+                break;
+        }
+    }
+
+    /// <summary>Cross-field rules, checked once every field is in (RFC 9112 §3.2, §6.1).</summary>
+    internal void Validate()
+    {
+        Debug.Assert(!Bytes.IsEmpty);
+
+        // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request without Host, and to any with more than one.
+        if (HostCount > 1 || (HostCount == 0 && Version == Http1Version.Http11))
+        {
+            RequestRejections.Throw(RequestRejection.MissingOrDuplicateHost);
+        }
+    }
+}

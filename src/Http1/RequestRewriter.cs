@@ -1,0 +1,87 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+
+namespace OllamaSocketProxy.Http1;
+
+/// <summary>
+/// Writes the head the upstream receives (SPEC §5): the mapped request line in HTTP/1.1, the upstream's
+/// <c>Host</c>, the real key as <c>Authorization</c>, the client's other fields unchanged and in order
+/// without hop-by-hop ones, <c>Via</c>, and the body's framing. Built once; writes allocate nothing.
+/// </summary>
+public sealed class RequestRewriter(string upstreamAuthority, string apiKey)
+{
+    private readonly byte[] _hostLine = Encoding.ASCII.GetBytes($"Host: {upstreamAuthority}\r\n");
+    private readonly byte[] _authorizationLine = Encoding.ASCII.GetBytes($"Authorization: Bearer {apiKey}\r\n");
+
+    /// <summary>RFC 9110 §7.6.3: a proxy MUST send Via; the pseudonym hides the proxy's host name.</summary>
+    private static ReadOnlySpan<byte> ViaLine => "Via: 1.1 ollama-socket-proxy\r\n"u8;
+
+    public void WriteHead(IBufferWriter<byte> output, RequestHead head, MappedTarget target, BodyFraming framing, ReadOnlySpan<byte> forwardedFor)
+    {
+        output.Write(head.MethodBytes);
+        output.Write(" "u8);
+        output.Write(MappedTarget.PrefixBytes(target.Prefix));
+        output.Write(head.Target[target.RestStart..]);
+        output.Write(" HTTP/1.1\r\n"u8);
+        output.Write(_hostLine);
+        output.Write(_authorizationLine);
+
+        var bytes = head.Bytes;
+        foreach (var field in head.Fields)
+        {
+            if (IsForwarded(head, field))
+            {
+                output.Write(field.Line(bytes));
+                output.Write("\r\n"u8);
+            }
+        }
+
+        output.Write(ViaLine);
+        if (!forwardedFor.IsEmpty)
+        {
+            output.Write("X-Forwarded-For: "u8);
+            output.Write(forwardedFor);
+            output.Write("\r\n"u8);
+        }
+
+        // The framing is written by the proxy, not copied: one Content-Length even if the client sent "5, 5".
+        switch (framing.Kind)
+        {
+            case BodyKind.ContentLength:
+                WriteContentLength(output, framing.Length);
+                break;
+            case BodyKind.Chunked:
+                output.Write("Transfer-Encoding: chunked\r\n"u8);
+                break;
+            case BodyKind.None when head.HasContentLength:
+                output.Write("Content-Length: 0\r\n"u8);
+                break;
+        }
+
+        output.Write("\r\n"u8);
+    }
+
+    private static bool IsForwarded(RequestHead head, FieldRange field) => field.Known switch
+    {
+        // Replaced by the proxy's own line.
+        KnownField.Host or KnownField.Authorization => false,
+
+        // The caller's credentials for the proxy, and framing the proxy writes itself.
+        KnownField.XApiKey or KnownField.ContentLength => false,
+
+        // The proxy answers 100-continue itself once the caller is authenticated (SPEC §5).
+        KnownField.Expect => false,
+        KnownField.Other => !head.IsNamedByConnection(field.Name(head.Bytes)),
+        var known => !HopByHop.Contains(known),
+    };
+
+    private static void WriteContentLength(IBufferWriter<byte> output, long length)
+    {
+        output.Write("Content-Length: "u8);
+        var span = output.GetSpan(24);
+        Utf8Formatter.TryFormat(length, span, out var written);
+        output.Advance(written);
+        output.Write("\r\n"u8);
+    }
+}

@@ -1,0 +1,29 @@
+namespace OllamaSocketProxy.Http1;
+
+/// <summary>A parsed upstream response head: status line and field lines as ranges over its bytes.</summary>
+public sealed class ResponseHead : MessageHead
+{
+    public int StatusCode { get; private set; }
+    public Http1Version Version { get; private set; }
+
+    /// <summary>The status line as received, CRLF excluded: relayed to the client unchanged.</summary>
+    public ReadOnlySpan<byte> StatusLine => Bytes[..StatusLineLength];
+
+    private int StatusLineLength { get; set; }
+
+    /// <summary>1xx: an interim response, followed by another head (RFC 9110 §15.2).</summary>
+    public bool IsInterim => StatusCode is >= 100 and < 200;
+
+    internal void SetStatusLine(Http1Version version, int statusCode, int length)
+    {
+        Version = version;
+        StatusCode = statusCode;
+        StatusLineLength = length;
+
+        // RFC 9112 §9.3: an HTTP/1.0 response does not persist unless it says keep-alive; the proxy does not ask.
+        WantsClose = version == Http1Version.Http10;
+    }
+}
+
+/// <summary>The upstream sent something that is not a valid HTTP/1.1 response; the message is a fixed text.</summary>
+public sealed class InvalidResponseException(string message) : Exception(message);

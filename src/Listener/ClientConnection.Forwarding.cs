@@ -1,0 +1,351 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using OllamaSocketProxy.Http1;
+using OllamaSocketProxy.Upstream;
+
+namespace OllamaSocketProxy.Listener;
+
+/// <summary>Steps 3 to 5: the request goes upstream, the response comes back.</summary>
+internal sealed partial class ClientConnection
+{
+    /// <summary>How reading a response head ended.</summary>
+    private enum HeadOutcome
+    {
+        /// <summary>A final response head was read and written to the client.</summary>
+        Relayed,
+
+        /// <summary>The upstream closed or reset before sending a byte of response.</summary>
+        UpstreamClosed,
+
+        /// <summary>The upstream sent bytes that are not a response head (or a truncated one).</summary>
+        Invalid,
+
+        /// <summary>The connection's token fired: see <see cref="PhaseTimer.Cause"/>.</summary>
+        Canceled,
+    }
+
+    // The final response of the current request, once its head is relayed.
+    private BodyFraming _responseFraming;
+    private bool _dechunk;
+    private bool _closeAfterResponse;
+
+    private async Task<bool> ForwardAsync(ReadResult read, SequencePosition headEnd, ForwardPlan plan)
+    {
+        var input = _transport.Input;
+        var buffer = read.Buffer;
+
+        // :: Step 3 Send the rewritten request upstream.
+        _timer.Stop();
+        var upstream = await RentAsync(fresh: false).ConfigureAwait(false);
+        if (upstream is null)
+        {
+            return false;
+        }
+
+        HeadOutcome outcome;
+        if (plan.BodyHeld)
+        {
+            // The whole request is in `buffer` and stays there until the response comes, so it can be sent again.
+            var requestEnd = buffer.GetPosition(plan.Framing.Kind == BodyKind.None ? 0 : plan.Framing.Length, headEnd);
+            var sent = await SendHeldRequestAsync(upstream, plan, buffer.Slice(headEnd, requestEnd)).ConfigureAwait(false);
+            input.AdvanceTo(requestEnd);
+            if (sent.Upstream is null)
+            {
+                return false;
+            }
+
+            (upstream, outcome) = (sent.Upstream, sent.Outcome);
+        }
+        else
+        {
+            WriteRequestHead(upstream.Output, plan);
+            input.AdvanceTo(headEnd);
+            if (!await SendStreamedBodyAsync(upstream, plan).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            outcome = await ReadResponseHeadAsync(upstream).ConfigureAwait(false);
+        }
+
+        // :: Step 4 The response head was relayed, or this is the error to report.
+        if (outcome != HeadOutcome.Relayed)
+        {
+            upstream.Abort();
+            return await ReportHeadFailureAsync(outcome).ConfigureAwait(false);
+        }
+
+        // :: Step 5 The body, as it arrives.
+        return await RelayResponseBodyAsync(upstream).ConfigureAwait(false);
+    }
+
+    private void WriteRequestHead(PipeWriter output, ForwardPlan plan) =>
+        _context.Rewriter.WriteHead(output, _request, plan.Target, plan.Framing, _forwardedFor);
+
+    /// <summary>
+    /// Sends a request whose body is held whole. A pooled connection that fails before a byte of response came
+    /// back had most likely been closed by the upstream while idle: the request goes once more on a new one (SPEC §7).
+    /// </summary>
+    private async Task<(UpstreamConnection? Upstream, HeadOutcome Outcome)> SendHeldRequestAsync(
+        UpstreamConnection upstream, ForwardPlan plan, ReadOnlySequence<byte> body)
+    {
+        while (true)
+        {
+            WriteRequestHead(upstream.Output, plan);
+            foreach (var segment in body)
+            {
+                upstream.Output.Write(segment.Span);
+            }
+
+            var outcome = await FlushUpstreamAsync(upstream).ConfigureAwait(false)
+                ? await ReadResponseHeadAsync(upstream).ConfigureAwait(false)
+                : HeadOutcome.UpstreamClosed;
+            if (outcome != HeadOutcome.UpstreamClosed || upstream.RequestCount == 0)
+            {
+                return (upstream, outcome);
+            }
+
+            ProxyLog.Retrying(_context.Log, _client, "pooled connection closed before a response");
+            upstream.Abort();
+            var fresh = await RentAsync(fresh: true).ConfigureAwait(false);
+            if (fresh is null)
+            {
+                return (null, outcome);
+            }
+
+            upstream = fresh;
+        }
+    }
+
+    /// <summary>Relays a body the proxy does not hold: chunked, large, or after 100-continue.</summary>
+    private async Task<bool> SendStreamedBodyAsync(UpstreamConnection upstream, ForwardPlan plan)
+    {
+        if (_request.ExpectsContinue)
+        {
+            // RFC 9110 §10.1.1: the caller is authenticated; it may send the body now. Expect was not forwarded.
+            ClientOutput.Write(LocalResponse.Continue);
+            if (!await FlushClientAsync().ConfigureAwait(false))
+            {
+                upstream.Abort();
+                return false;
+            }
+        }
+
+        _timer.StartRate(_context.Options.MinRequestBodyRate, _context.Options.MinRequestBodyRateGrace);
+        var (result, _, _) = await BodyRelay.CopyAsync(
+            _transport.Input, upstream.Output, plan.Framing, ChunkedRelayMode.WithoutTrailers,
+            _context.Options.MaxRequestBodySize, _timer, _timer.Token).ConfigureAwait(false);
+        if (result == RelayResult.Completed)
+        {
+            return true;
+        }
+
+        // SPEC §5: a body that ends early is never completed upstream: the connection is aborted, no last chunk sent.
+        upstream.Abort();
+        switch (result)
+        {
+            case RelayResult.SourceInvalid:
+                RequestRejections.Throw(RequestRejection.InvalidChunkedBody);
+                break;
+            case RelayResult.TooLarge:
+                RequestRejections.Throw(RequestRejection.BodyTooLarge);
+                break;
+            case RelayResult.Canceled when _timer.Cause == CancelCause.Timeout:
+                RequestRejections.Throw(RequestRejection.RequestBodyTimeout);
+                break;
+            case RelayResult.DestinationFailed:
+                return await ReportAsync(ForwarderError.RequestUpstream, "upstream failed while the request body was sent").ConfigureAwait(false);
+        }
+
+        return await ReportAsync(ForwarderError.RequestBodyClient, $"request body relay ended: {result}").ConfigureAwait(false);
+    }
+
+    private async ValueTask<UpstreamConnection?> RentAsync(bool fresh)
+    {
+        try
+        {
+            return fresh
+                ? await _context.Pool.ConnectAsync(_timer.Token).ConfigureAwait(false)
+                : await _context.Pool.RentAsync(_timer.Token).ConfigureAwait(false);
+        }
+        catch (UpstreamConnectException e)
+        {
+            var error = e.Failure switch
+            {
+                UpstreamConnectFailure.Tls => ForwarderError.UpstreamTls,
+                UpstreamConnectFailure.Timeout => ForwarderError.UpstreamConnectTimeout,
+                _ => ForwarderError.UpstreamUnreachable,
+            };
+            await ReportAsync(error, e.Message).ConfigureAwait(false);
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
+            _abortClient = true;
+            return null;
+        }
+    }
+
+    private async ValueTask<bool> FlushUpstreamAsync(UpstreamConnection upstream)
+    {
+        try
+        {
+            var flush = await upstream.Output.FlushAsync(_timer.Token).ConfigureAwait(false);
+            return !flush.IsCompleted;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Reads response heads until a final one, relaying interim ones the client can use (never 100, which the proxy
+    /// already answered, nor 101), and writes the final head to the client without flushing it when body bytes follow.
+    /// </summary>
+    private async Task<HeadOutcome> ReadResponseHeadAsync(UpstreamConnection upstream)
+    {
+        _timer.StartFixed(_context.Options.UpstreamResponseTimeout);
+        var input = upstream.Input;
+        var received = false;
+        while (true)
+        {
+            ReadResult read;
+            try
+            {
+                read = await input.ReadAsync(_timer.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return HeadOutcome.Canceled;
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+            {
+                return received ? HeadOutcome.Invalid : HeadOutcome.UpstreamClosed;
+            }
+
+            var buffer = read.Buffer;
+            received |= !buffer.IsEmpty;
+            bool final;
+            SequencePosition consumed;
+            try
+            {
+                if (!TryRelayResponseHead(buffer, out consumed, out final))
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                    if (read.IsCompleted)
+                    {
+                        return received ? HeadOutcome.Invalid : HeadOutcome.UpstreamClosed;
+                    }
+
+                    continue;
+                }
+            }
+            catch (InvalidResponseException)
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+                return HeadOutcome.Invalid;
+            }
+
+            var bodyFollows = buffer.Slice(consumed).Length > 0;
+            input.AdvanceTo(consumed);
+            if (!final || !bodyFollows)
+            {
+                // No body bytes yet: the head goes to the client now, not with the first chunk (SPEC §6).
+                if (!await FlushClientAsync().ConfigureAwait(false))
+                {
+                    return HeadOutcome.Canceled;
+                }
+            }
+
+            if (final)
+            {
+                return HeadOutcome.Relayed;
+            }
+        }
+    }
+
+    private bool TryRelayResponseHead(ReadOnlySequence<byte> buffer, out SequencePosition consumed, out bool final)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        consumed = buffer.Start;
+        final = false;
+        if (!ResponseHeadParser.TryParse(ref reader, _response))
+        {
+            return false;
+        }
+
+        consumed = reader.Position;
+        if (_response.IsInterim)
+        {
+            // RFC 9110 §15.2: 1xx goes only to HTTP/1.1 clients; 101 would switch protocols the proxy does not relay.
+            if (_response.StatusCode == 101)
+            {
+                throw new InvalidResponseException("upstream switched protocols");
+            }
+
+            if (_response.StatusCode != 100 && _request.Version == Http1Version.Http11)
+            {
+                ResponseHeadWriter.Write(ClientOutput, _response, dechunk: false, close: false);
+            }
+
+            return true;
+        }
+
+        final = true;
+        _responseFraming = BodyFraming.ForResponse(_request.Method, _response);
+        _dechunk = _request.Version == Http1Version.Http10 && _responseFraming.Kind == BodyKind.Chunked;
+        _closeAfterResponse = _request.WantsClose || _stopping || _responseFraming.Kind == BodyKind.UntilClose;
+        var before = ClientOutput.UnflushedBytes;
+        ResponseHeadWriter.Write(ClientOutput, _response, _dechunk, _closeAfterResponse);
+        _bytesOut += ClientOutput.UnflushedBytes - before;
+        _status = _response.StatusCode;
+        _responseStarted = true;
+        _firstByte = _context.TimeProvider.GetTimestamp();
+        return true;
+    }
+
+    private Task<bool> ReportHeadFailureAsync(HeadOutcome outcome) => outcome switch
+    {
+        HeadOutcome.UpstreamClosed => ReportAsync(ForwarderError.ResponseHeadUpstream, "upstream closed before a response head"),
+        HeadOutcome.Invalid => ReportAsync(ForwarderError.ResponseInvalid, "malformed response head"),
+        _ when _timer.Cause == CancelCause.Timeout => ReportAsync(ForwarderError.ResponseHeadTimeout, "no response head within PROXY_UPSTREAM_RESPONSE_TIMEOUT"),
+        _ => ReportAsync(ForwarderError.ResponseBodyClient, $"gave up waiting for the response head: {_timer.Cause}"),
+    };
+
+    private async Task<bool> RelayResponseBodyAsync(UpstreamConnection upstream)
+    {
+        _timer.StartIdle(_context.Options.UpstreamIdleTimeout);
+        var (result, bytes, extra) = await BodyRelay.CopyAsync(
+            upstream.Input, ClientOutput, _responseFraming,
+            _dechunk ? ChunkedRelayMode.Dechunked : ChunkedRelayMode.Untouched,
+            long.MaxValue, _timer, _timer.Token).ConfigureAwait(false);
+        _bytesOut += bytes;
+
+        if (result == RelayResult.Completed)
+        {
+            // The upstream connection is reused only when the response ended exactly where its framing said.
+            var reusable = !_response.WantsClose && _responseFraming.Kind != BodyKind.UntilClose && !extra;
+            if (reusable)
+            {
+                upstream.RequestCount++;
+                _context.Pool.Return(upstream);
+            }
+            else
+            {
+                await upstream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            LogAccess();
+            return !_closeAfterResponse;
+        }
+
+        // SPEC §6: a client that left makes the upstream stop generating; an upstream that died truncates the client.
+        upstream.Abort();
+        var clientGone = result == RelayResult.DestinationFailed
+            || (result == RelayResult.Canceled && _timer.Cause == CancelCause.ClientGone);
+        return await ReportAsync(
+            clientGone ? ForwarderError.ResponseBodyClient : ForwarderError.ResponseBodyUpstream,
+            $"response body relay ended: {result} ({_timer.Cause})").ConfigureAwait(false);
+    }
+}

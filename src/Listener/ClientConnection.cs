@@ -1,0 +1,362 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using OllamaSocketProxy.Http1;
+
+namespace OllamaSocketProxy.Listener;
+
+/// <summary>
+/// One client connection and its request loop (keep-alive and pipelining). Each request goes:
+/// <code>
+/// :: Step 1  read the head (and a small body)        ReadRequestAsync
+/// :: Step 2  route, validate framing, authenticate   Decide — nothing has gone upstream yet
+/// :: Step 3  send the rewritten request upstream      ForwardAsync (ClientConnection.Forwarding.cs)
+/// :: Step 4  read the response head, relay it         ReadResponseHeadAsync
+/// :: Step 5  relay the response body as it arrives    RelayResponseBodyAsync
+/// </code>
+/// Client errors end in <see cref="RejectAsync"/>, forwarding errors in <see cref="ReportAsync"/>: the only
+/// two places that choose a status.
+/// </summary>
+internal sealed partial class ClientConnection
+{
+    /// <summary>How long a closing connection keeps reading what the client still sends (RFC 9112 §9.6).</summary>
+    private static readonly TimeSpan Linger = TimeSpan.FromSeconds(2);
+
+    private readonly ProxyContext _context;
+    private readonly ClientTransport _transport;
+    private readonly PhaseTimer _timer;
+    private readonly RequestHead _request = new();
+    private readonly ResponseHead _response = new();
+    private readonly string _client;
+    private readonly byte[]? _forwardedFor;
+    private volatile bool _stopping;
+    private volatile bool _waitingForRequest;
+    private bool _abortClient;
+
+    // The current request: for the access log and the choice between an error response and an abort.
+    private bool _headParsed;
+    private string? _logMethod;
+    private string? _logPath;
+    private bool _responseStarted;
+    private int _status;
+    private long _bytesOut;
+    private long _started;
+    private long _firstByte;
+
+    public ClientConnection(Socket socket, ProxyContext context)
+    {
+        _context = context;
+        _transport = new ClientTransport(socket, context.InputPauseThreshold);
+        _timer = new PhaseTimer(context.TimeProvider, _transport.Closed, context.Shutdown);
+        var remote = socket.RemoteEndPoint as IPEndPoint;
+        _client = remote?.ToString() ?? "unknown";
+        _forwardedFor = context.Options.ForwardClientIp && remote is not null
+            ? Encoding.ASCII.GetBytes(remote.Address.ToString())
+            : null;
+    }
+
+    private PipeWriter ClientOutput => _transport.Output;
+
+    /// <summary>Graceful stop: finish the request in flight, then close; an idle connection closes now.</summary>
+    public void BeginStop()
+    {
+        _stopping = true;
+        if (_waitingForRequest)
+        {
+            _transport.Input.CancelPendingRead();
+        }
+    }
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            while (await ProcessRequestAsync().ConfigureAwait(false))
+            {
+            }
+        }
+        catch (RequestRejectionException e)
+        {
+            await RejectAsync(e.Reason).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            ProxyLog.Unexpected(_context.Log, e, _client);
+            _abortClient = true;
+        }
+        finally
+        {
+            _request.Reset();
+            _response.Reset();
+            _timer.Dispose();
+            await _transport.CloseAsync(graceful: !_abortClient, Linger, _context.TimeProvider).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Handles one request; returns whether the connection stays open for the next.</summary>
+    private async Task<bool> ProcessRequestAsync()
+    {
+        var input = _transport.Input;
+
+        // :: Step 1 Wait for a head: quietly close an idle keep-alive connection, 408 a head that stalls.
+        _waitingForRequest = true;
+        _timer.StartFixed(_context.Options.KeepAliveTimeout);
+        if (_stopping)
+        {
+            return false;
+        }
+
+        var started = false;
+        while (true)
+        {
+            ReadResult read;
+            try
+            {
+                read = await input.ReadAsync(_timer.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                if (started && _timer.Cause == CancelCause.Timeout)
+                {
+                    RequestRejections.Throw(RequestRejection.RequestHeadTimeout);
+                }
+
+                return false;
+            }
+
+            if (read.IsCanceled)
+            {
+                return false;
+            }
+
+            var buffer = read.Buffer;
+            if (!started && !buffer.IsEmpty)
+            {
+                started = true;
+                _waitingForRequest = false;
+                BeginRequest();
+                _timer.StartFixed(_context.Options.RequestHeadTimeout);
+            }
+
+            // :: Step 2 Route, validate and authenticate, all before a byte goes upstream.
+            var decision = Decide(buffer, out var headEnd, out var plan);
+            switch (decision)
+            {
+                case Decision.NeedMore when read.IsCompleted:
+                    // The client closed in the middle of a request: nobody is left to answer.
+                    return false;
+                case Decision.NeedMore:
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                    continue;
+                case Decision.AnsweredLocally:
+                    input.AdvanceTo(headEnd);
+                    return await FlushLocalAnswerAsync(plan).ConfigureAwait(false);
+                default:
+                    return await ForwardAsync(read, headEnd, plan).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private enum Decision
+    {
+        NeedMore,
+        AnsweredLocally,
+        Forward,
+    }
+
+    /// <summary>What Step 2 decided for a request that goes upstream.</summary>
+    private readonly record struct ForwardPlan(MappedTarget Target, BodyFraming Framing, bool BodyHeld);
+
+    private Decision Decide(ReadOnlySequence<byte> buffer, out SequencePosition headEnd, out ForwardPlan plan)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        plan = default;
+        headEnd = buffer.Start;
+        if (!RequestHeadParser.TryParse(ref reader, _context.Options.Limits, _request))
+        {
+            return Decision.NeedMore;
+        }
+
+        _headParsed = true;
+        headEnd = reader.Position;
+        var target = RequestTarget.Map(_request.Target);
+        CaptureForAccessLog(target);
+        var method = _request.Method;
+
+        // SPEC §3: CONNECT would open a tunnel anywhere; a TRACE echo would show the injected key.
+        if (method is RequestMethod.Connect or RequestMethod.Trace)
+        {
+            RequestRejections.Throw(RequestRejection.MethodNotAllowed);
+        }
+
+        if (target.Kind == TargetKind.Asterisk && method != RequestMethod.Options)
+        {
+            RequestRejections.Throw(RequestRejection.InvalidRequestTarget);
+        }
+
+        // A malformed request is refused whatever its token (SPEC §4), so framing is checked first.
+        var framing = BodyFraming.ForRequest(_request);
+        plan = new ForwardPlan(target, framing, BodyHeld: false);
+
+        // Ollama's health check and OPTIONS * spend nothing upstream, and the ollama CLI sends them without a token.
+        if (target.Kind == TargetKind.Asterisk || (target.Kind == TargetKind.Root && method is RequestMethod.Get or RequestMethod.Head))
+        {
+            WriteLocalAnswer(target.Kind, framing);
+            return Decision.AnsweredLocally;
+        }
+
+        if (!_context.Authenticator.IsAuthorized(_request))
+        {
+            RequestRejections.Throw(RequestRejection.Unauthorized);
+        }
+
+        if (framing.Kind == BodyKind.ContentLength && framing.Length > _context.Options.MaxRequestBodySize)
+        {
+            RequestRejections.Throw(RequestRejection.BodyTooLarge);
+        }
+
+        var held = framing.Kind == BodyKind.None
+            || (framing.Kind == BodyKind.ContentLength && framing.Length <= ProxyContext.HeldBodyLimit && !_request.ExpectsContinue);
+        if (held && reader.Remaining < framing.Length)
+        {
+            // Parsed again once the rest of the small body is in: cheap, and the bytes stay in one buffer.
+            return Decision.NeedMore;
+        }
+
+        plan = plan with { BodyHeld = held };
+        return Decision.Forward;
+    }
+
+    private void WriteLocalAnswer(TargetKind kind, BodyFraming framing)
+    {
+        // A body on a local request is not read: the connection closes after the answer instead.
+        var close = _request.WantsClose || _stopping || framing.Kind != BodyKind.None;
+        var headOnly = _request.Method == RequestMethod.Head;
+        if (kind == TargetKind.Asterisk)
+        {
+            LocalResponse.Write(ClientOutput, 200, default, default, close, "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n"u8);
+        }
+        else
+        {
+            LocalResponse.Write(ClientOutput, 200, "text/plain; charset=utf-8"u8, "Ollama is running"u8, close, default, headOnly);
+        }
+
+        _status = 200;
+        _responseStarted = true;
+        _firstByte = _context.TimeProvider.GetTimestamp();
+        _bytesOut = ClientOutput.UnflushedBytes;
+    }
+
+    private async Task<bool> FlushLocalAnswerAsync(ForwardPlan plan)
+    {
+        var flushed = await FlushClientAsync().ConfigureAwait(false);
+        LogAccess();
+        return flushed && !_request.WantsClose && !_stopping && plan.Framing.Kind == BodyKind.None;
+    }
+
+    private void BeginRequest()
+    {
+        _headParsed = false;
+        _logMethod = _logPath = null;
+        _responseStarted = false;
+        _status = 0;
+        _bytesOut = 0;
+        _started = _context.TimeProvider.GetTimestamp();
+        _firstByte = 0;
+    }
+
+    private async ValueTask<bool> FlushClientAsync()
+    {
+        try
+        {
+            var flush = await ClientOutput.FlushAsync(_timer.Token).ConfigureAwait(false);
+            return !flush.IsCompleted;
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        {
+            _abortClient = true;
+            return false;
+        }
+    }
+
+    /// <summary>Answers a refused request with its status and Ollama's JSON error, and closes (SPEC §4, §6).</summary>
+    private async Task RejectAsync(RequestRejection reason)
+    {
+        var status = RequestRejections.StatusCode(reason);
+        ProxyLog.Rejected(_context.Log, _client, status, RequestRejections.Describe(reason));
+        if (_responseStarted || _transport.Closed.IsCancellationRequested)
+        {
+            _abortClient = true;
+            return;
+        }
+
+        var headOnly = _headParsed && _request.Method == RequestMethod.Head;
+        LocalResponse.WriteError(ClientOutput, status, RequestRejections.Describe(reason), close: true, headOnly);
+        _status = status;
+        _bytesOut = ClientOutput.UnflushedBytes;
+        await FlushClientAsync().ConfigureAwait(false);
+        LogAccess();
+    }
+
+    /// <summary>
+    /// The one place a forwarding failure is turned into what the client sees (STYLE 6, 8): an error response while
+    /// nothing has been sent, else an abort, so the client cannot mistake a truncated response for a whole one.
+    /// </summary>
+    private async Task<bool> ReportAsync(ForwarderError error, string detail)
+    {
+        ProxyLog.ForwardingFailed(_context.Log, _client, error, detail);
+        if (_responseStarted || error == ForwarderError.ResponseBodyClient || _transport.Closed.IsCancellationRequested)
+        {
+            _abortClient = true;
+        }
+        else
+        {
+            _status = ForwarderErrors.StatusCode(error);
+            LocalResponse.WriteError(ClientOutput, _status, ForwarderErrors.Describe(error), close: true, _request.Method == RequestMethod.Head);
+            _bytesOut = ClientOutput.UnflushedBytes;
+            await FlushClientAsync().ConfigureAwait(false);
+        }
+
+        LogAccess();
+        return false;
+    }
+
+    /// <summary>
+    /// The head's bytes live in the pipe only until they are consumed, so what the access log needs is taken now.
+    /// Only then: with the access log off, a request allocates no string.
+    /// </summary>
+    private void CaptureForAccessLog(MappedTarget target)
+    {
+        if (!_context.Options.AccessLog)
+        {
+            return;
+        }
+
+        _logMethod = Encoding.ASCII.GetString(_request.MethodBytes);
+        var path = PathOnly(_request.Target[target.RestStart..]);
+        _logPath = target.Kind == TargetKind.Forward || (target.Kind == TargetKind.Root && _request.Method is not (RequestMethod.Get or RequestMethod.Head))
+            ? string.Concat(Encoding.ASCII.GetString(MappedTarget.PrefixBytes(target.Prefix)), Encoding.ASCII.GetString(path))
+            : Encoding.ASCII.GetString(PathOnly(_request.Target));
+    }
+
+    private void LogAccess()
+    {
+        if (!_context.Options.AccessLog)
+        {
+            return;
+        }
+
+        var clock = _context.TimeProvider;
+        var firstByte = _firstByte == 0 ? 0 : clock.GetElapsedTime(_started, _firstByte).TotalMilliseconds;
+        ProxyLog.Access(_context.AccessLog, _client, _logMethod ?? "-", _logPath ?? "-", _status, _bytesOut, firstByte, clock.GetElapsedTime(_started).TotalMilliseconds);
+    }
+
+    /// <summary>The path without its query: queries may carry values that do not belong in a log.</summary>
+    private static ReadOnlySpan<byte> PathOnly(ReadOnlySpan<byte> target)
+    {
+        var query = target.IndexOf((byte)'?');
+        return query < 0 ? target : target[..query];
+    }
+}

@@ -1,0 +1,142 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+
+namespace OllamaSocketProxy.Listener;
+
+/// <summary>
+/// A client socket as two pipes. A receive loop fills <see cref="Input"/> and notices at once when the client
+/// closes (<see cref="Closed"/>), even while the proxy is waiting for the upstream; idle connections hold no
+/// buffer, because each receive first waits for data with a zero-byte read.
+/// </summary>
+internal sealed class ClientTransport
+{
+    private const int ReceiveSize = 4096;
+
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly Pipe _input;
+    private readonly CancellationTokenSource _closed = new();
+    private readonly Task _receiving;
+    private volatile bool _draining;
+
+    public ClientTransport(Socket socket, long pauseThreshold)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: false);
+        _input = new Pipe(new PipeOptions(
+            pauseWriterThreshold: pauseThreshold,
+            resumeWriterThreshold: pauseThreshold / 2,
+            useSynchronizationContext: false));
+        Output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
+        _receiving = ReceiveAsync();
+    }
+
+    public PipeReader Input => _input.Reader;
+    public PipeWriter Output { get; }
+
+    /// <summary>Fires when the client has closed or reset its side.</summary>
+    public CancellationToken Closed => _closed.Token;
+
+    private async Task ReceiveAsync()
+    {
+        var writer = _input.Writer;
+        try
+        {
+            while (true)
+            {
+                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                if (_draining)
+                {
+                    // Lingering close: read and drop what the client still sends, so closing does not reset
+                    // the connection before the client has read the proxy's last response (RFC 9112 §9.6).
+                    if (await DiscardAsync().ConfigureAwait(false) == 0)
+                    {
+                        break;
+                    }
+
+                    continue;
+                }
+
+                var memory = writer.GetMemory(ReceiveSize);
+                var received = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
+                if (received == 0)
+                {
+                    break;
+                }
+
+                writer.Advance(received);
+                var flush = await writer.FlushAsync().ConfigureAwait(false);
+                if (flush.IsCompleted)
+                {
+                    _draining = true;
+                }
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Reset or closed under us: the same as an end of stream for the request loop.
+        }
+        finally
+        {
+            await writer.CompleteAsync().ConfigureAwait(false);
+            _closed.Cancel();
+        }
+    }
+
+    private async ValueTask<int> DiscardAsync()
+    {
+        var scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(ReceiveSize);
+        try
+        {
+            return await _socket.ReceiveAsync(scratch, SocketFlags.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>
+    /// Closes the connection. Gracefully: FIN after the last response, then the client's remaining bytes are read
+    /// and dropped until it closes too or <paramref name="linger"/> passes, so a reset cannot destroy the response
+    /// before the client read it (RFC 9112 §9.6). Else with a reset, so the client cannot take a truncated
+    /// response for a whole one (SPEC §6).
+    /// </summary>
+    public async ValueTask CloseAsync(bool graceful, TimeSpan linger, TimeProvider timeProvider)
+    {
+        _draining = true;
+        await _input.Reader.CompleteAsync().ConfigureAwait(false);
+        try
+        {
+            if (graceful)
+            {
+                await Output.CompleteAsync().ConfigureAwait(false);
+                _socket.Shutdown(SocketShutdown.Send);
+                await _receiving.WaitAsync(linger, timeProvider).ConfigureAwait(false);
+            }
+            else
+            {
+                _socket.LingerState = new LingerOption(true, 0);
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException or TimeoutException)
+        {
+            // The client is gone already, or did not close in time: close regardless.
+        }
+
+        _socket.Dispose();
+        try
+        {
+            // Completing a second time is a no-op; after an abort it drops what was not sent.
+            await Output.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // Nothing more can be sent anyway.
+        }
+
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        await _receiving.ConfigureAwait(false);
+        _closed.Dispose();
+    }
+}

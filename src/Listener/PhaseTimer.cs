@@ -1,0 +1,107 @@
+namespace OllamaSocketProxy.Listener;
+
+/// <summary>Why the connection's token fired.</summary>
+internal enum CancelCause
+{
+    None,
+
+    /// <summary>The current phase's deadline passed.</summary>
+    Timeout,
+
+    /// <summary>The client closed or reset its connection.</summary>
+    ClientGone,
+
+    /// <summary>The host stopped and the shutdown grace period is over.</summary>
+    Shutdown,
+}
+
+/// <summary>
+/// The one cancellation of a connection (STYLE 9): it fires when the client goes away, when the host stops
+/// for good, or when the deadline of the current phase passes. Each phase sets its own deadline: a fixed time,
+/// an idle time re-armed on every read, or a minimum data rate.
+/// </summary>
+internal sealed class PhaseTimer : IDisposable
+{
+    private readonly CancellationTokenSource _source;
+    private readonly TimeProvider _timeProvider;
+    private readonly CancellationTokenRegistration _clientGone;
+    private readonly CancellationTokenRegistration _shutdown;
+    private int _cause;
+    private TimeSpan _idle;
+    private double _bytesPerSecond;
+    private TimeSpan _grace;
+    private long _phaseStart;
+
+    public PhaseTimer(TimeProvider timeProvider, CancellationToken clientGone, CancellationToken shutdown)
+    {
+        _timeProvider = timeProvider;
+        _source = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
+        _clientGone = clientGone.UnsafeRegister(static state => ((PhaseTimer)state!).Fire(CancelCause.ClientGone), this);
+        _shutdown = shutdown.UnsafeRegister(static state => ((PhaseTimer)state!).Fire(CancelCause.Shutdown), this);
+    }
+
+    public CancellationToken Token => _source.Token;
+
+    /// <summary>Why <see cref="Token"/> fired: a deadline, unless something else fired it first.</summary>
+    public CancelCause Cause => _cause == 0 && _source.IsCancellationRequested ? CancelCause.Timeout : (CancelCause)_cause;
+
+    private void Fire(CancelCause cause)
+    {
+        Interlocked.CompareExchange(ref _cause, (int)cause, 0);
+        _source.Cancel();
+    }
+
+    /// <summary>The phase must end within <paramref name="timeout"/>.</summary>
+    public void StartFixed(TimeSpan timeout)
+    {
+        _idle = Timeout.InfiniteTimeSpan;
+        _bytesPerSecond = 0;
+        _source.CancelAfter(timeout);
+    }
+
+    /// <summary>Every read of the phase must complete within <paramref name="idle"/>; see <see cref="Arm"/>.</summary>
+    public void StartIdle(TimeSpan idle)
+    {
+        _idle = idle;
+        _bytesPerSecond = 0;
+        _source.CancelAfter(idle);
+    }
+
+    /// <summary>
+    /// After <paramref name="grace"/>, the bytes received must keep up with <paramref name="bytesPerSecond"/>
+    /// (Kestrel's MinRequestBodyDataRate): a body that trickles in is cut, one that flows is never.
+    /// </summary>
+    public void StartRate(double bytesPerSecond, TimeSpan grace)
+    {
+        _idle = Timeout.InfiniteTimeSpan;
+        _bytesPerSecond = bytesPerSecond;
+        _grace = grace;
+        _phaseStart = _timeProvider.GetTimestamp();
+        _source.CancelAfter(bytesPerSecond > 0 ? grace + TimeSpan.FromSeconds(1 / bytesPerSecond) : Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Re-arms the deadline before a read, given the bytes the phase has moved so far.</summary>
+    public void Arm(long bytesSoFar)
+    {
+        if (_bytesPerSecond > 0)
+        {
+            // The next byte is due when the bytes so far no longer cover the minimum rate since the grace ended.
+            var due = _grace + TimeSpan.FromSeconds((bytesSoFar + 1) / _bytesPerSecond);
+            var left = due - _timeProvider.GetElapsedTime(_phaseStart);
+            _source.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        }
+        else if (_idle != Timeout.InfiniteTimeSpan)
+        {
+            _source.CancelAfter(_idle);
+        }
+    }
+
+    public void Stop() => _source.CancelAfter(Timeout.InfiniteTimeSpan);
+
+    public void Dispose()
+    {
+        _clientGone.Dispose();
+        _shutdown.Dispose();
+        _source.Dispose();
+    }
+}
