@@ -51,6 +51,25 @@ public struct ChunkedParser
 
     public readonly bool IsComplete => _mode == Mode.Complete;
 
+    /// <summary>Whether <paramref name="body"/> could begin a valid chunked body: no framing error in the bytes present.</summary>
+    public static bool IsPlausiblePrefix(ReadOnlySequence<byte> body)
+    {
+        var parser = default(ChunkedParser);
+        var reader = new SequenceReader<byte>(body);
+        while (!parser.IsComplete)
+        {
+            switch (parser.TryRead(ref reader, out _, out _))
+            {
+                case ChunkedStatus.Invalid:
+                    return false;
+                case ChunkedStatus.NeedMore:
+                    return true;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>
     /// Reads the next run from <paramref name="reader"/> and advances past it. A line is only consumed once
     /// it is complete; data is consumed as far as it is present.

@@ -47,6 +47,12 @@ public sealed class RequestHead : MessageHead
         switch (field.Known)
         {
             case KnownField.Host:
+                // RFC 9110 §7.2: Host = uri-host [ ":" port ]; a list, a path or userinfo is not a host.
+                if (value.IndexOfAny(",/?#@ \t"u8) >= 0)
+                {
+                    RequestRejections.Throw(RequestRejection.MissingOrDuplicateHost);
+                }
+
                 HostCount++;
                 break;
             case KnownField.Authorization:

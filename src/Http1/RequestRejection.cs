@@ -15,7 +15,7 @@ public enum RequestRejection
     /// <summary>A field line is malformed: no colon, whitespace before it, obs-fold, or a control byte (RFC 9112 §5).</summary>
     InvalidHeaderField,
 
-    /// <summary>HTTP/1.1 without Host, or more than one Host (RFC 9112 §3.2).</summary>
+    /// <summary>HTTP/1.1 without Host, more than one Host, or one that is not a host (RFC 9112 §3.2).</summary>
     MissingOrDuplicateHost,
 
     /// <summary>Content-Length is not 1*DIGIT, overflows, or differs between values (RFC 9110 §8.6).</summary>
@@ -103,7 +103,7 @@ public static class RequestRejections
         RequestRejection.InvalidRequestTarget => "request target not allowed",
         RequestRejection.InvalidLineEnding => "malformed line ending",
         RequestRejection.InvalidHeaderField => "malformed header field",
-        RequestRejection.MissingOrDuplicateHost => "exactly one Host header is required",
+        RequestRejection.MissingOrDuplicateHost => "exactly one valid Host header is required",
         RequestRejection.InvalidContentLength => "invalid Content-Length",
         RequestRejection.ContentLengthAndTransferEncoding => "both Content-Length and Transfer-Encoding",
         RequestRejection.InvalidTransferEncoding => "invalid Transfer-Encoding",

@@ -53,6 +53,12 @@ internal static class BodyRelay
         long maxBytes, PhaseTimer timer, CancellationToken cancellationToken)
     {
         var state = new CopyState(framing, mode, maxBytes);
+        if (framing.Kind == BodyKind.None || (framing.Kind == BodyKind.ContentLength && framing.Length == 0))
+        {
+            // Nothing to read: a read here would wait for bytes that never come.
+            return (await FlushAsync(destination, complete: true, cancellationToken).ConfigureAwait(false), 0, false);
+        }
+
         while (true)
         {
             timer.Arm(state.Bytes);
@@ -80,21 +86,10 @@ internal static class BodyRelay
                 return (result, state.Bytes, false);
             }
 
-            try
+            result = await FlushAsync(destination, state.IsComplete, cancellationToken).ConfigureAwait(false);
+            if (result != RelayResult.Completed)
             {
-                var flush = await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
-                if (flush.IsCompleted && !state.IsComplete)
-                {
-                    return (RelayResult.DestinationFailed, state.Bytes, false);
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                return (RelayResult.Canceled, state.Bytes, false);
-            }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
-            {
-                return (RelayResult.DestinationFailed, state.Bytes, false);
+                return (result, state.Bytes, false);
             }
 
             if (state.IsComplete)
@@ -106,6 +101,23 @@ internal static class BodyRelay
             {
                 return (RelayResult.SourceEnded, state.Bytes, false);
             }
+        }
+    }
+
+    private static async ValueTask<RelayResult> FlushAsync(PipeWriter destination, bool complete, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var flush = await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return flush.IsCompleted && !complete ? RelayResult.DestinationFailed : RelayResult.Completed;
+        }
+        catch (OperationCanceledException)
+        {
+            return RelayResult.Canceled;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            return RelayResult.DestinationFailed;
         }
     }
 

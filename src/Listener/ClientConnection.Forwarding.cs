@@ -294,6 +294,14 @@ internal sealed partial class ClientConnection
 
         final = true;
         _responseFraming = BodyFraming.ForResponse(_request.Method, _response);
+
+        // SPEC §6: broken chunk framing is a 502 while nothing was sent. The chunk bytes that came with the head
+        // are checked before the head goes out; framing broken in a later read can only abort.
+        if (_responseFraming.Kind == BodyKind.Chunked && !ChunkedParser.IsPlausiblePrefix(buffer.Slice(consumed)))
+        {
+            throw new InvalidResponseException("upstream sent broken chunked framing");
+        }
+
         _dechunk = _request.Version == Http1Version.Http10 && _responseFraming.Kind == BodyKind.Chunked;
         _closeAfterResponse = _request.WantsClose || _stopping || _responseFraming.Kind == BodyKind.UntilClose;
         var before = ClientOutput.UnflushedBytes;

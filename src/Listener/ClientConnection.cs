@@ -181,8 +181,6 @@ internal sealed partial class ClientConnection
 
         _headParsed = true;
         headEnd = reader.Position;
-        var target = RequestTarget.Map(_request.Target);
-        CaptureForAccessLog(target);
         var method = _request.Method;
 
         // SPEC §3: CONNECT would open a tunnel anywhere; a TRACE echo would show the injected key.
@@ -190,6 +188,9 @@ internal sealed partial class ClientConnection
         {
             RequestRejections.Throw(RequestRejection.MethodNotAllowed);
         }
+
+        var target = RequestTarget.Map(_request.Target);
+        CaptureForAccessLog(target);
 
         if (target.Kind == TargetKind.Asterisk && method != RequestMethod.Options)
         {
@@ -267,11 +268,15 @@ internal sealed partial class ClientConnection
         _firstByte = 0;
     }
 
-    private async ValueTask<bool> FlushClientAsync()
+    /// <param name="last">
+    /// The connection's last response, a small error: flushed even after the connection's token fired (a timeout
+    /// is what it reports), without a token; it fits the socket's send buffer, so it cannot hang.
+    /// </param>
+    private async ValueTask<bool> FlushClientAsync(bool last = false)
     {
         try
         {
-            var flush = await ClientOutput.FlushAsync(_timer.Token).ConfigureAwait(false);
+            var flush = await ClientOutput.FlushAsync(last ? CancellationToken.None : _timer.Token).ConfigureAwait(false);
             return !flush.IsCompleted;
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
@@ -296,7 +301,7 @@ internal sealed partial class ClientConnection
         LocalResponse.WriteError(ClientOutput, status, RequestRejections.Describe(reason), close: true, headOnly);
         _status = status;
         _bytesOut = ClientOutput.UnflushedBytes;
-        await FlushClientAsync().ConfigureAwait(false);
+        await FlushClientAsync(last: true).ConfigureAwait(false);
         LogAccess();
     }
 
@@ -316,7 +321,7 @@ internal sealed partial class ClientConnection
             _status = ForwarderErrors.StatusCode(error);
             LocalResponse.WriteError(ClientOutput, _status, ForwarderErrors.Describe(error), close: true, _request.Method == RequestMethod.Head);
             _bytesOut = ClientOutput.UnflushedBytes;
-            await FlushClientAsync().ConfigureAwait(false);
+            await FlushClientAsync(last: true).ConfigureAwait(false);
         }
 
         LogAccess();

@@ -1,10 +1,9 @@
-using System.Collections.Concurrent;
-
 namespace OllamaSocketProxy.Upstream;
 
 /// <summary>
 /// Reusable upstream connections, shared by every client connection. Last in, first out, so the warmest
-/// connection carries the next request and the coldest ones age out. Nothing is locked across I/O.
+/// connection carries the next request and the coldest ones age out. The lock guards only the stack (no
+/// allocation per return, unlike a ConcurrentStack node); it is never held across I/O.
 /// </summary>
 public sealed class UpstreamPool : IAsyncDisposable
 {
@@ -12,7 +11,7 @@ public sealed class UpstreamPool : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _idleTimeout;
     private readonly int _prewarm;
-    private readonly ConcurrentStack<UpstreamConnection> _idle = new();
+    private readonly Stack<UpstreamConnection> _idle = new();
     private readonly ITimer _sweeper;
     private readonly CancellationTokenSource _disposing = new();
     private int _warming;
@@ -27,12 +26,21 @@ public sealed class UpstreamPool : IAsyncDisposable
         _sweeper = timeProvider.CreateTimer(static state => ((UpstreamPool)state!).Sweep(), this, period, period);
     }
 
-    public int IdleCount => _idle.Count;
+    public int IdleCount
+    {
+        get
+        {
+            lock (_idle)
+            {
+                return _idle.Count;
+            }
+        }
+    }
 
     /// <summary>An idle connection that still looks open, else a new one.</summary>
     public ValueTask<UpstreamConnection> RentAsync(CancellationToken cancellationToken)
     {
-        while (_idle.TryPop(out var connection))
+        while (TryPop(out var connection))
         {
             if (IsExpired(connection) || connection.LooksClosed())
             {
@@ -51,7 +59,9 @@ public sealed class UpstreamPool : IAsyncDisposable
         _connector.ConnectAsync(cancellationToken);
 
     /// <summary>Takes back a connection whose last response was read completely.</summary>
-    public void Return(UpstreamConnection connection)
+    public void Return(UpstreamConnection connection) => Return(connection, keepTimestamp: false);
+
+    private void Return(UpstreamConnection connection, bool keepTimestamp)
     {
         if (_disposing.IsCancellationRequested)
         {
@@ -59,8 +69,23 @@ public sealed class UpstreamPool : IAsyncDisposable
             return;
         }
 
-        connection.LastUsed = _timeProvider.GetTimestamp();
-        _idle.Push(connection);
+        if (!keepTimestamp)
+        {
+            connection.LastUsed = _timeProvider.GetTimestamp();
+        }
+
+        lock (_idle)
+        {
+            _idle.Push(connection);
+        }
+    }
+
+    private bool TryPop(out UpstreamConnection connection)
+    {
+        lock (_idle)
+        {
+            return _idle.TryPop(out connection!);
+        }
     }
 
     /// <summary>Opens connections until <c>PROXY_UPSTREAM_PREWARM</c> are idle.</summary>
@@ -78,7 +103,7 @@ public sealed class UpstreamPool : IAsyncDisposable
     {
         try
         {
-            while (_idle.Count < _prewarm && !_disposing.IsCancellationRequested)
+            while (IdleCount < _prewarm && !_disposing.IsCancellationRequested)
             {
                 var connection = await _connector.ConnectAsync(_disposing.Token).ConfigureAwait(false);
                 Return(connection);
@@ -100,9 +125,15 @@ public sealed class UpstreamPool : IAsyncDisposable
     /// <summary>Closes connections idle longer than the timeout, then tops the pool up to the prewarm count.</summary>
     private void Sweep()
     {
-        var snapshot = new UpstreamConnection[_idle.Count + 8];
-        var count = _idle.TryPopRange(snapshot);
-        for (var i = count - 1; i >= 0; i--)
+        UpstreamConnection[] snapshot;
+        lock (_idle)
+        {
+            snapshot = _idle.ToArray();
+            _idle.Clear();
+        }
+
+        // ToArray lists the top (most recently used) first: push back oldest first to keep the order.
+        for (var i = snapshot.Length - 1; i >= 0; i--)
         {
             var connection = snapshot[i];
             if (IsExpired(connection) || connection.LooksClosed())
@@ -111,7 +142,7 @@ public sealed class UpstreamPool : IAsyncDisposable
             }
             else
             {
-                _idle.Push(connection);
+                Return(connection, keepTimestamp: true);
             }
         }
 
@@ -122,7 +153,7 @@ public sealed class UpstreamPool : IAsyncDisposable
     {
         _disposing.Cancel();
         await _sweeper.DisposeAsync().ConfigureAwait(false);
-        while (_idle.TryPop(out var connection))
+        while (TryPop(out var connection))
         {
             await connection.DisposeAsync().ConfigureAwait(false);
         }
