@@ -50,13 +50,13 @@ internal static class BodyRelay
     /// <param name="extraSourceBytes">Set when the source held bytes past the end of the body (no reuse then).</param>
     public static async ValueTask<(RelayResult Result, long Bytes, bool ExtraSourceBytes)> CopyAsync(
         PipeReader source, PipeWriter destination, BodyFraming framing, ChunkedRelayMode mode,
-        long maxBytes, PhaseTimer timer, CancellationToken cancellationToken)
+        long maxBytes, PhaseTimer timer, CancellationToken readToken, CancellationToken flushToken)
     {
         var state = new CopyState(framing, mode, maxBytes);
         if (framing.Kind == BodyKind.None || (framing.Kind == BodyKind.ContentLength && framing.Length == 0))
         {
             // Nothing to read: a read here would wait for bytes that never come.
-            return (await FlushAsync(destination, complete: true, cancellationToken).ConfigureAwait(false), 0, false);
+            return (await FlushAsync(destination, complete: true, flushToken).ConfigureAwait(false), 0, false);
         }
 
         while (true)
@@ -65,7 +65,7 @@ internal static class BodyRelay
             ReadResult read;
             try
             {
-                read = await source.ReadAsync(cancellationToken).ConfigureAwait(false);
+                read = await source.ReadAsync(readToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -79,14 +79,16 @@ internal static class BodyRelay
             var buffer = read.Buffer;
             var consumed = state.Copy(buffer, read.IsCompleted, destination, out var result);
             var extra = state.IsComplete && buffer.Slice(consumed).Length > 0;
-            source.AdvanceTo(consumed, buffer.End);
+
+            // Once the body is complete, what follows is the next message (pipelining): not examined yet.
+            source.AdvanceTo(consumed, state.IsComplete ? consumed : buffer.End);
 
             if (result != RelayResult.Completed)
             {
                 return (result, state.Bytes, false);
             }
 
-            result = await FlushAsync(destination, state.IsComplete, cancellationToken).ConfigureAwait(false);
+            result = await FlushAsync(destination, state.IsComplete, flushToken).ConfigureAwait(false);
             if (result != RelayResult.Completed)
             {
                 return (result, state.Bytes, false);

@@ -134,7 +134,7 @@ internal sealed partial class ClientConnection
         _timer.StartRate(_context.Options.MinRequestBodyRate, _context.Options.MinRequestBodyRateGrace);
         var (result, _, _) = await BodyRelay.CopyAsync(
             _transport.Input, upstream.Output, plan.Framing, ChunkedRelayMode.WithoutTrailers,
-            _context.Options.MaxRequestBodySize, _timer, _timer.Token).ConfigureAwait(false);
+            _context.Options.MaxRequestBodySize, _timer, _timer.Token, _timer.Token).ConfigureAwait(false);
         if (result == RelayResult.Completed)
         {
             return true;
@@ -327,7 +327,7 @@ internal sealed partial class ClientConnection
         var (result, bytes, extra) = await BodyRelay.CopyAsync(
             upstream.Input, ClientOutput, _responseFraming,
             _dechunk ? ChunkedRelayMode.Dechunked : ChunkedRelayMode.Untouched,
-            long.MaxValue, _timer, _timer.Token).ConfigureAwait(false);
+            long.MaxValue, _timer, _timer.Token, _timer.WriteToken).ConfigureAwait(false);
         _bytesOut += bytes;
 
         if (result == RelayResult.Completed)

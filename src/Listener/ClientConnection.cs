@@ -276,7 +276,7 @@ internal sealed partial class ClientConnection
     {
         try
         {
-            var flush = await ClientOutput.FlushAsync(last ? CancellationToken.None : _timer.Token).ConfigureAwait(false);
+            var flush = await ClientOutput.FlushAsync(last ? CancellationToken.None : _timer.WriteToken).ConfigureAwait(false);
             return !flush.IsCompleted;
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
@@ -291,7 +291,7 @@ internal sealed partial class ClientConnection
     {
         var status = RequestRejections.StatusCode(reason);
         ProxyLog.Rejected(_context.Log, _client, status, RequestRejections.Describe(reason));
-        if (_responseStarted || _transport.Closed.IsCancellationRequested)
+        if (_responseStarted)
         {
             _abortClient = true;
             return;
@@ -312,7 +312,7 @@ internal sealed partial class ClientConnection
     private async Task<bool> ReportAsync(ForwarderError error, string detail)
     {
         ProxyLog.ForwardingFailed(_context.Log, _client, error, detail);
-        if (_responseStarted || error == ForwarderError.ResponseBodyClient || _transport.Closed.IsCancellationRequested)
+        if (_responseStarted || error == ForwarderError.ResponseBodyClient)
         {
             _abortClient = true;
         }

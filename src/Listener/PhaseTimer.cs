@@ -16,17 +16,19 @@ internal enum CancelCause
 }
 
 /// <summary>
-/// The one cancellation of a connection (STYLE 9): it fires when the client goes away, when the host stops
-/// for good, or when the deadline of the current phase passes. Each phase sets its own deadline: a fixed time,
-/// an idle time re-armed on every read, or a minimum data rate.
+/// The one cancellation of a connection (STYLE 9): <see cref="Token"/> fires when the client goes away, when the
+/// host stops for good, or when the deadline of the current phase passes. Each phase sets its own deadline: a
+/// fixed time, an idle time re-armed on every read, or a minimum data rate. Writes to the client use
+/// <see cref="WriteToken"/>, which ignores the client's FIN: a client that half-closed still gets its answer.
 /// </summary>
 internal sealed class PhaseTimer : IDisposable
 {
+    private readonly CancellationTokenSource _deadline;
     private readonly CancellationTokenSource _source;
     private readonly TimeProvider _timeProvider;
-    private readonly CancellationTokenRegistration _clientGone;
+    private readonly CancellationToken _clientGone;
     private readonly CancellationTokenRegistration _shutdown;
-    private int _cause;
+    private volatile bool _shuttingDown;
     private TimeSpan _idle;
     private double _bytesPerSecond;
     private TimeSpan _grace;
@@ -35,20 +37,28 @@ internal sealed class PhaseTimer : IDisposable
     public PhaseTimer(TimeProvider timeProvider, CancellationToken clientGone, CancellationToken shutdown)
     {
         _timeProvider = timeProvider;
-        _source = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
-        _clientGone = clientGone.UnsafeRegister(static state => ((PhaseTimer)state!).Fire(CancelCause.ClientGone), this);
-        _shutdown = shutdown.UnsafeRegister(static state => ((PhaseTimer)state!).Fire(CancelCause.Shutdown), this);
+        _clientGone = clientGone;
+        _deadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
+        _shutdown = shutdown.UnsafeRegister(static state => ((PhaseTimer)state!).Shutdown(), this);
+        _source = CancellationTokenSource.CreateLinkedTokenSource(_deadline.Token, clientGone);
     }
 
+    /// <summary>Fires on a deadline, on shutdown, or when the client closed or reset its side.</summary>
     public CancellationToken Token => _source.Token;
 
-    /// <summary>Why <see cref="Token"/> fired: a deadline, unless something else fired it first.</summary>
-    public CancelCause Cause => _cause == 0 && _source.IsCancellationRequested ? CancelCause.Timeout : (CancelCause)_cause;
+    /// <summary>Fires on a deadline or on shutdown, not on the client's FIN.</summary>
+    public CancellationToken WriteToken => _deadline.Token;
 
-    private void Fire(CancelCause cause)
+    /// <summary>Why <see cref="Token"/> fired.</summary>
+    public CancelCause Cause => _clientGone.IsCancellationRequested ? CancelCause.ClientGone
+        : _shuttingDown ? CancelCause.Shutdown
+        : _deadline.IsCancellationRequested ? CancelCause.Timeout
+        : CancelCause.None;
+
+    private void Shutdown()
     {
-        Interlocked.CompareExchange(ref _cause, (int)cause, 0);
-        _source.Cancel();
+        _shuttingDown = true;
+        _deadline.Cancel();
     }
 
     /// <summary>The phase must end within <paramref name="timeout"/>.</summary>
@@ -56,7 +66,7 @@ internal sealed class PhaseTimer : IDisposable
     {
         _idle = Timeout.InfiniteTimeSpan;
         _bytesPerSecond = 0;
-        _source.CancelAfter(timeout);
+        _deadline.CancelAfter(timeout);
     }
 
     /// <summary>Every read of the phase must complete within <paramref name="idle"/>; see <see cref="Arm"/>.</summary>
@@ -64,7 +74,7 @@ internal sealed class PhaseTimer : IDisposable
     {
         _idle = idle;
         _bytesPerSecond = 0;
-        _source.CancelAfter(idle);
+        _deadline.CancelAfter(idle);
     }
 
     /// <summary>
@@ -77,7 +87,7 @@ internal sealed class PhaseTimer : IDisposable
         _bytesPerSecond = bytesPerSecond;
         _grace = grace;
         _phaseStart = _timeProvider.GetTimestamp();
-        _source.CancelAfter(bytesPerSecond > 0 ? grace + TimeSpan.FromSeconds(1 / bytesPerSecond) : Timeout.InfiniteTimeSpan);
+        _deadline.CancelAfter(bytesPerSecond > 0 ? grace + TimeSpan.FromSeconds(1 / bytesPerSecond) : Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Re-arms the deadline before a read, given the bytes the phase has moved so far.</summary>
@@ -88,20 +98,20 @@ internal sealed class PhaseTimer : IDisposable
             // The next byte is due when the bytes so far no longer cover the minimum rate since the grace ended.
             var due = _grace + TimeSpan.FromSeconds((bytesSoFar + 1) / _bytesPerSecond);
             var left = due - _timeProvider.GetElapsedTime(_phaseStart);
-            _source.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+            _deadline.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
         }
         else if (_idle != Timeout.InfiniteTimeSpan)
         {
-            _source.CancelAfter(_idle);
+            _deadline.CancelAfter(_idle);
         }
     }
 
-    public void Stop() => _source.CancelAfter(Timeout.InfiniteTimeSpan);
+    public void Stop() => _deadline.CancelAfter(Timeout.InfiniteTimeSpan);
 
     public void Dispose()
     {
-        _clientGone.Dispose();
         _shutdown.Dispose();
         _source.Dispose();
+        _deadline.Dispose();
     }
 }

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(OllamaSocketProxy.Micro.RequestHeadBenchmarks).Assembly).Run(args);
