@@ -9,7 +9,8 @@ internal enum HeadScan : byte
     Incomplete,
     FirstLineTooLong,
     HeadTooLarge,
-    BareCarriageReturn,
+    /// <summary>A CR not followed by LF, or an empty line that is a bare LF (RFC 9112 §2.2).</summary>
+    BadLineEnding,
 }
 
 /// <summary>
@@ -58,11 +59,17 @@ internal static class HeadScanner
 
                 if (second != '\n')
                 {
-                    return HeadScan.BareCarriageReturn;
+                    return HeadScan.BadLineEnding;
                 }
 
                 probe.Advance(2);
                 return probe.Consumed - startConsumed > maxHead ? HeadScan.HeadTooLarge : HeadScan.Complete;
+            }
+
+            // A bare LF as the empty line would otherwise read as one more field line, and the head would never end.
+            if (first == '\n')
+            {
+                return HeadScan.BadLineEnding;
             }
 
             var lineStart = probe.Consumed;

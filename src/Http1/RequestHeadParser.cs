@@ -38,7 +38,7 @@ public static class RequestHeadParser
             case HeadScan.HeadTooLarge:
                 RequestRejections.Throw(RequestRejection.HeadersTooLarge);
                 break;
-            case HeadScan.BareCarriageReturn:
+            case HeadScan.BadLineEnding:
                 RequestRejections.Throw(RequestRejection.InvalidLineEnding);
                 break;
         }

@@ -24,7 +24,7 @@ public static class ResponseHeadParser
             case HeadScan.FirstLineTooLong:
             case HeadScan.HeadTooLarge:
                 throw new InvalidResponseException("upstream response head too large");
-            case HeadScan.BareCarriageReturn:
+            case HeadScan.BadLineEnding:
                 throw new InvalidResponseException("malformed upstream response head");
         }
 

@@ -39,9 +39,12 @@ internal struct TransferCodingList
             {
                 _chunked++;
             }
-            else if (!HttpSyntax.IsTokenChar(coding[0]))
+            else
             {
-                _malformed = true;
+                // transfer-coding = token *( OWS ";" OWS transfer-parameter ); the name must be a whole token.
+                var parameters = coding.IndexOf((byte)';');
+                var name = parameters < 0 ? coding : HttpSyntax.TrimWhitespace(coding[..parameters]);
+                _malformed |= !HttpSyntax.IsToken(name);
             }
         }
 

@@ -57,6 +57,9 @@ public sealed class ProxyOptions
         "PROXY_MIN_REQUEST_BODY_RATE_GRACE", "PROXY_UPSTREAM_CONNECT_TIMEOUT", "PROXY_UPSTREAM_RESPONSE_TIMEOUT",
         "PROXY_UPSTREAM_IDLE_TIMEOUT", "PROXY_UPSTREAM_POOL_IDLE_TIMEOUT", "PROXY_UPSTREAM_PREWARM",
         "PROXY_FORWARD_CLIENT_IP", "PROXY_SHUTDOWN_TIMEOUT", "PROXY_ACCESS_LOG", "PROXY_LOG_LEVEL",
+
+        // Read by docker-compose.yml (the published address), not by the proxy; it comes along in .env.
+        "PROXY_PUBLISH",
     ];
 
     /// <summary>

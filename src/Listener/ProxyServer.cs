@@ -19,6 +19,7 @@ public sealed class ProxyServer : IAsyncDisposable
     private readonly ConcurrentDictionary<ClientConnection, Task> _connections = new();
     private readonly byte[] _tooManyConnections;
     private Socket? _listener;
+    private IPEndPoint? _localEndPoint;
     private Task _accepting = Task.CompletedTask;
     private int _connectionCount;
     private int _stopped;
@@ -39,7 +40,7 @@ public sealed class ProxyServer : IAsyncDisposable
     }
 
     /// <summary>The bound address (with the real port when <c>PROXY_LISTEN</c> asked for port 0).</summary>
-    public IPEndPoint LocalEndPoint => (IPEndPoint)(_listener?.LocalEndPoint ?? throw new InvalidOperationException("not started"));
+    public IPEndPoint LocalEndPoint => _localEndPoint ?? throw new InvalidOperationException("not started");
 
     /// <summary>Client connections open now.</summary>
     public int ConnectionCount => Volatile.Read(ref _connectionCount);
@@ -57,6 +58,7 @@ public sealed class ProxyServer : IAsyncDisposable
         listener.Bind(_options.Listen);
         listener.Listen(1024);
         _listener = listener;
+        _localEndPoint = (IPEndPoint)listener.LocalEndPoint!;
         _accepting = AcceptLoopAsync(listener);
         _pool.Prewarm();
 
