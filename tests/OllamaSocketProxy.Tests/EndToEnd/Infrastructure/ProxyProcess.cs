@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
+
+/// <summary>
+/// The real executable (<c>dotnet OllamaSocketProxy.dll</c>) started with a clean environment in its own working
+/// folder, its stdout and stderr collected line by line. Killed on dispose if still running.
+/// </summary>
+public sealed class ProxyProcess : IAsyncDisposable
+{
+    /// <summary>Starting a whole .NET host is slower than an in-process event; this is still only a failure guard.</summary>
+    public static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
+
+    private readonly Process process;
+    private readonly ConcurrentQueue<string> lines = new();
+    private TaskCompletionSource lineArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ProxyProcess(Process process) => this.process = process;
+
+    /// <summary>Every line written to stdout or stderr so far.</summary>
+    public IReadOnlyList<string> Lines => [.. lines];
+
+    public static ProxyProcess Start(IReadOnlyDictionary<string, string> variables, string workingDirectory)
+    {
+        var startInfo = new ProcessStartInfo(DotnetHost())
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        startInfo.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "OllamaSocketProxy.dll"));
+        startInfo.Environment.Clear();
+        foreach (var name in new[] { "PATH", "HOME", "DOTNET_ROOT" })
+        {
+            if (Environment.GetEnvironmentVariable(name) is { } value)
+            {
+                startInfo.Environment[name] = value;
+            }
+        }
+
+        foreach (var (name, value) in variables)
+        {
+            startInfo.Environment[name] = value;
+        }
+
+        var proxy = new ProxyProcess(new Process { StartInfo = startInfo });
+        proxy.process.OutputDataReceived += (_, e) => proxy.OnLine(e.Data);
+        proxy.process.ErrorDataReceived += (_, e) => proxy.OnLine(e.Data);
+        proxy.process.Start();
+        proxy.process.BeginOutputReadLine();
+        proxy.process.BeginErrorReadLine();
+        return proxy;
+    }
+
+    /// <summary>Waits for the first line that satisfies <paramref name="predicate"/>.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> predicate)
+    {
+        using var timeout = new CancellationTokenSource(Limit);
+        while (true)
+        {
+            var signal = Volatile.Read(ref lineArrived).Task;
+            if (lines.FirstOrDefault(predicate) is { } line)
+            {
+                return line;
+            }
+
+            if (process.HasExited)
+            {
+                await process.WaitForExitAsync(timeout.Token);
+                return lines.FirstOrDefault(predicate)
+                    ?? throw new InvalidOperationException($"The proxy exited with {process.ExitCode} without the expected line:\n{string.Join("\n", lines)}");
+            }
+
+            await signal.WaitAsync(timeout.Token);
+        }
+    }
+
+    /// <summary>Waits for the process to end (its output read to the end) and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync()
+    {
+        using var timeout = new CancellationTokenSource(Limit);
+        await process.WaitForExitAsync(timeout.Token);
+        return process.ExitCode;
+    }
+
+    /// <summary>Sends SIGTERM, as <c>docker stop</c> does.</summary>
+    public async Task TerminateAsync()
+    {
+        using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            ?? throw new InvalidOperationException("kill could not be started.");
+        using var timeout = new CancellationTokenSource(Limit);
+        await kill.WaitForExitAsync(timeout.Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill();
+            using var timeout = new CancellationTokenSource(Limit);
+            await process.WaitForExitAsync(timeout.Token);
+        }
+
+        process.Dispose();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lines.Enqueue(line);
+        Interlocked.Exchange(ref lineArrived, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    private static string DotnetHost()
+    {
+        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } hostPath && File.Exists(hostPath))
+        {
+            return hostPath;
+        }
+
+        return Environment.ProcessPath is { } current && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
+    }
+}
