@@ -59,7 +59,7 @@ public class ResponseRelayBenchmarks
 
     /// <summary>The whole stream in one go, as from a fast upstream: the framing walk and the copy.</summary>
     [Benchmark]
-    public async Task<long> RelayChunkedStream()
+    public async ValueTask<long> RelayChunkedStream()
     {
         await _upstream.Writer.WriteAsync(_chunkedBody);
         var (result, bytes, _) = await BodyRelay.CopyAsync(

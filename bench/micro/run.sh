@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Runs the BenchmarkDotNet micro-benchmarks of the forwarding path (parse + rewrite, response relay).
-# Extra arguments go to BenchmarkDotNet, e.g. bench/micro/run.sh --job short
+# Runs the BenchmarkDotNet micro-benchmarks of the forwarding path (parse + rewrite, response relay, and one
+# whole keep-alive request through the real proxy). Extra arguments go to BenchmarkDotNet, for example
+#   bench/micro/run.sh --job short --filter '*RoundTrip*'
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec dotnet run -c Release --project bench/micro -- --filter '*' "$@"
+case " $* " in
+  *" --filter "*) ;;
+  *) set -- --filter '*' "$@" ;;
+esac
+exec dotnet run -c Release --project bench/micro/OllamaSocketProxy.Micro.csproj -- "$@"

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using OllamaSocketProxy.Http1;
 
 namespace OllamaSocketProxy.Listener;
@@ -48,6 +49,7 @@ internal enum RelayResult
 internal static class BodyRelay
 {
     /// <param name="extraSourceBytes">Set when the source held bytes past the end of the body (no reuse then).</param>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<(RelayResult Result, long Bytes, bool ExtraSourceBytes)> CopyAsync(
         PipeReader source, PipeWriter destination, BodyFraming framing, ChunkedRelayMode mode,
         long maxBytes, PhaseTimer timer, CancellationToken readToken, CancellationToken flushToken)
@@ -106,6 +108,7 @@ internal static class BodyRelay
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<RelayResult> FlushAsync(PipeWriter destination, bool complete, CancellationToken cancellationToken)
     {
         try

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using OllamaSocketProxy.Http1;
 using OllamaSocketProxy.Upstream;
 
@@ -29,7 +30,8 @@ internal sealed partial class ClientConnection
     private bool _dechunk;
     private bool _closeAfterResponse;
 
-    private async Task<bool> ForwardAsync(ReadResult read, SequencePosition headEnd, ForwardPlan plan)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ForwardAsync(ReadResult read, SequencePosition headEnd, ForwardPlan plan)
     {
         var input = _transport.Input;
         var buffer = read.Buffer;
@@ -86,7 +88,8 @@ internal sealed partial class ClientConnection
     /// Sends a request whose body is held whole. A pooled connection that fails before a byte of response came
     /// back had most likely been closed by the upstream while idle: the request goes once more on a new one (SPEC §7).
     /// </summary>
-    private async Task<(UpstreamConnection? Upstream, HeadOutcome Outcome)> SendHeldRequestAsync(
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<(UpstreamConnection? Upstream, HeadOutcome Outcome)> SendHeldRequestAsync(
         UpstreamConnection upstream, ForwardPlan plan, ReadOnlySequence<byte> body)
     {
         while (true)
@@ -118,7 +121,8 @@ internal sealed partial class ClientConnection
     }
 
     /// <summary>Relays a body the proxy does not hold: chunked, large, or after 100-continue.</summary>
-    private async Task<bool> SendStreamedBodyAsync(UpstreamConnection upstream, ForwardPlan plan)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> SendStreamedBodyAsync(UpstreamConnection upstream, ForwardPlan plan)
     {
         if (_request.ExpectsContinue)
         {
@@ -160,6 +164,7 @@ internal sealed partial class ClientConnection
         return await ReportAsync(ForwarderError.RequestBodyClient, $"request body relay ended: {result}").ConfigureAwait(false);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<UpstreamConnection?> RentAsync(bool fresh)
     {
         try
@@ -186,6 +191,7 @@ internal sealed partial class ClientConnection
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FlushUpstreamAsync(UpstreamConnection upstream)
     {
         try
@@ -203,7 +209,8 @@ internal sealed partial class ClientConnection
     /// Reads response heads until a final one, relaying interim ones the client can use (never 100, which the proxy
     /// already answered, nor 101), and writes the final head to the client without flushing it when body bytes follow.
     /// </summary>
-    private async Task<HeadOutcome> ReadResponseHeadAsync(UpstreamConnection upstream)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<HeadOutcome> ReadResponseHeadAsync(UpstreamConnection upstream)
     {
         _timer.StartFixed(_context.Options.UpstreamResponseTimeout);
         var input = upstream.Input;
@@ -321,7 +328,8 @@ internal sealed partial class ClientConnection
         _ => ReportAsync(ForwarderError.ResponseBodyClient, $"gave up waiting for the response head: {_timer.Cause}"),
     };
 
-    private async Task<bool> RelayResponseBodyAsync(UpstreamConnection upstream)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> RelayResponseBodyAsync(UpstreamConnection upstream)
     {
         _timer.StartIdle(_context.Options.UpstreamIdleTimeout);
         var (result, bytes, extra) = await BodyRelay.CopyAsync(

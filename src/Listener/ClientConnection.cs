@@ -1,7 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text;
 using OllamaSocketProxy.Http1;
 
@@ -96,7 +97,8 @@ internal sealed partial class ClientConnection
     }
 
     /// <summary>Handles one request; returns whether the connection stays open for the next.</summary>
-    private async Task<bool> ProcessRequestAsync()
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ProcessRequestAsync()
     {
         var input = _transport.Input;
 
@@ -250,7 +252,8 @@ internal sealed partial class ClientConnection
         _bytesOut = ClientOutput.UnflushedBytes;
     }
 
-    private async Task<bool> FlushLocalAnswerAsync(ForwardPlan plan)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> FlushLocalAnswerAsync(ForwardPlan plan)
     {
         var flushed = await FlushClientAsync().ConfigureAwait(false);
         LogAccess();
@@ -272,6 +275,7 @@ internal sealed partial class ClientConnection
     /// The connection's last response, a small error: flushed even after the connection's token fired (a timeout
     /// is what it reports), without a token; it fits the socket's send buffer, so it cannot hang.
     /// </param>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FlushClientAsync(bool last = false)
     {
         try
