@@ -123,10 +123,15 @@ public struct ChunkedParser
     private ChunkedStatus ReadSizeLine(ref SequenceReader<byte> reader, out ChunkRun run, out long length)
     {
         run = ChunkRun.Framing;
-        if (!TryReadLine(ref reader, MaxSizeLineLength, out var line, out length, out var status))
+        var probe = reader;
+        if (!TryReadLine(ref probe, MaxSizeLineLength, out var raw, out length, out var status))
         {
             return status;
         }
+
+        // A line that straddles segments is copied to the stack: it is at most MaxSizeLineLength bytes.
+        Span<byte> scratch = raw.IsSingleSegment ? default : stackalloc byte[MaxSizeLineLength];
+        var line = Contiguous(raw, scratch);
 
         // chunk-size = 1*HEXDIG, then optional BWS ";" extensions (RFC 9112 §7.1, §7.1.1).
         long size = 0;
@@ -153,6 +158,7 @@ public struct ChunkedParser
             return ChunkedStatus.Invalid;
         }
 
+        reader = probe;
         if (size == 0)
         {
             run = ChunkRun.LastChunk;
@@ -169,26 +175,47 @@ public struct ChunkedParser
 
     private ChunkedStatus ReadTrailerLine(ref SequenceReader<byte> reader, out long length)
     {
-        if (!TryReadLine(ref reader, MaxTrailerSize - _trailerSize, out var line, out length, out var status))
+        var probe = reader;
+        if (!TryReadLine(ref probe, MaxTrailerSize - _trailerSize, out var raw, out length, out var status))
         {
             return status;
         }
 
-        _trailerSize += (int)length;
-        if (line.IsEmpty)
+        if (raw.IsEmpty)
         {
+            reader = probe;
             _mode = Mode.Complete;
             return ChunkedStatus.Run;
         }
 
-        return FieldLineParser.TryParse(line, 0, out _) ? ChunkedStatus.Run : ChunkedStatus.Invalid;
+        // Trailer lines may be longer than a stack copy should be: a straddling one goes through the array pool.
+        byte[]? rented = raw.IsSingleSegment ? null : ArrayPool<byte>.Shared.Rent((int)raw.Length);
+        try
+        {
+            if (!FieldLineParser.TryParse(Contiguous(raw, rented), 0, out _))
+            {
+                return ChunkedStatus.Invalid;
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+
+        reader = probe;
+        _trailerSize += (int)length;
+        return ChunkedStatus.Run;
     }
 
     /// <summary>
-    /// Reads one CRLF-terminated line of at most <paramref name="maxLength"/> bytes. A line longer than that, or one
-    /// that ends in a bare LF, is invalid; an incomplete one is left unconsumed.
+    /// Reads one CRLF-terminated line of at most <paramref name="maxLength"/> bytes, CRLF excluded from
+    /// <paramref name="line"/> and included in <paramref name="length"/>. A longer line, or one that ends in a bare
+    /// LF, is invalid; an incomplete one is left unread.
     /// </summary>
-    private static bool TryReadLine(ref SequenceReader<byte> reader, int maxLength, out ReadOnlySpan<byte> line, out long length, out ChunkedStatus status)
+    private static bool TryReadLine(ref SequenceReader<byte> reader, int maxLength, out ReadOnlySequence<byte> line, out long length, out ChunkedStatus status)
     {
         line = default;
         length = 0;
@@ -199,25 +226,28 @@ public struct ChunkedParser
             return false;
         }
 
-        if (raw.Length > maxLength || raw.Length == 0)
+        if (raw.Length > maxLength || raw.Length == 0 || raw.Slice(raw.Length - 1).FirstSpan[0] != '\r')
         {
             status = ChunkedStatus.Invalid;
             return false;
         }
 
-        // Lines are short and bounded; one that straddles segments is copied, which allocates only on that rare path.
-        var bytes = raw.IsSingleSegment ? raw.FirstSpan : raw.ToArray();
-        if (bytes[^1] != '\r')
-        {
-            status = ChunkedStatus.Invalid;
-            return false;
-        }
-
-        line = bytes[..^1];
+        line = raw.Slice(0, raw.Length - 1);
         length = raw.Length + 1;
         reader = probe;
         status = ChunkedStatus.Run;
         return true;
+    }
+
+    private static ReadOnlySpan<byte> Contiguous(in ReadOnlySequence<byte> bytes, Span<byte> scratch)
+    {
+        if (bytes.IsSingleSegment)
+        {
+            return bytes.FirstSpan;
+        }
+
+        bytes.CopyTo(scratch);
+        return scratch[..(int)bytes.Length];
     }
 
     /// <summary>chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ): tokens, quoted strings, no controls.</summary>
