@@ -23,7 +23,11 @@ internal sealed class ClientTransport
     {
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: false);
+        // Inline schedulers: the request loop resumes on the thread that received the bytes, with no hop
+        // through the thread pool between the socket and the parser (the receive loop does nothing else).
         _input = new Pipe(new PipeOptions(
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: pauseThreshold,
             resumeWriterThreshold: pauseThreshold / 2,
             useSynchronizationContext: false));
