@@ -226,7 +226,8 @@ public struct ChunkedParser
             return false;
         }
 
-        if (raw.Length > maxLength || raw.Length == 0 || raw.Slice(raw.Length - 1).FirstSpan[0] != '\r')
+        // raw holds the line and its CR; the LF makes the line's full length raw.Length + 1.
+        if (raw.Length + 1 > maxLength || raw.Length == 0 || raw.Slice(raw.Length - 1).FirstSpan[0] != '\r')
         {
             status = ChunkedStatus.Invalid;
             return false;

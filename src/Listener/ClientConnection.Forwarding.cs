@@ -86,7 +86,8 @@ internal sealed partial class ClientConnection
 
     /// <summary>
     /// Sends a request whose body is held whole. A pooled connection that fails before a byte of response came
-    /// back had most likely been closed by the upstream while idle: the request goes once more on a new one (SPEC §7).
+    /// back had most likely been closed by the upstream while idle: an idempotent request goes once more on a new
+    /// one (SPEC §7, narrowed by RFC 9110 §9.2.2).
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(UpstreamConnection? Upstream, HeadOutcome Outcome)> SendHeldRequestAsync(
@@ -103,7 +104,7 @@ internal sealed partial class ClientConnection
             var outcome = await FlushUpstreamAsync(upstream).ConfigureAwait(false)
                 ? await ReadResponseHeadAsync(upstream).ConfigureAwait(false)
                 : HeadOutcome.UpstreamClosed;
-            if (outcome != HeadOutcome.UpstreamClosed || upstream.RequestCount == 0)
+            if (outcome != HeadOutcome.UpstreamClosed || upstream.RequestCount == 0 || !IsIdempotent(_request.Method))
             {
                 return (upstream, outcome);
             }
@@ -119,6 +120,14 @@ internal sealed partial class ClientConnection
             upstream = fresh;
         }
     }
+
+    /// <summary>
+    /// RFC 9110 §9.2.2: a proxy MUST NOT retry a non-idempotent request on its own. A POST the upstream may already
+    /// have read would run (and be billed) twice; for those, only the check before use (SPEC §7) replaces a
+    /// pooled connection the upstream has closed.
+    /// </summary>
+    private static bool IsIdempotent(RequestMethod method) =>
+        method is RequestMethod.Get or RequestMethod.Head or RequestMethod.Options or RequestMethod.Put or RequestMethod.Delete;
 
     /// <summary>Relays a body the proxy does not hold: chunked, large, or after 100-continue.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

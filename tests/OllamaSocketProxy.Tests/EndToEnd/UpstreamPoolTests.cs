@@ -100,6 +100,36 @@ public sealed class UpstreamPoolTests
     }
 
     [Test]
+    public async Task PooledConnectionResetAfterAPostWasSent_Gets502AndThePostIsNotSentAgain()
+    {
+        var answered = 0;
+        await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls(async exchange =>
+        {
+            if (Interlocked.Increment(ref answered) == 2)
+            {
+                // The upstream read the whole POST, then died: it may have started a paid generation.
+                exchange.Abort();
+                return;
+            }
+
+            await UpstreamResponses.EchoTargetAsync(exchange);
+        }));
+
+        var first = await SendAndAwaitTheEndOfTheRequestAsync(proxy, "/api/first");
+        var second = await proxy.SendAsync(
+            $"POST /api/generate HTTP/1.1\r\nHost: proxy.test\r\n{proxy.AuthorizationField}Content-Length: 2\r\nConnection: close\r\n\r\n{{}}");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(first.StatusCode, Is.EqualTo(200), first.Describe());
+            Assert.That(second.StatusCode, Is.EqualTo(502), second.Describe());
+
+            // RFC 9110 §9.2.2: a proxy MUST NOT retry a non-idempotent request by itself.
+            Assert.That(proxy.Origin.Requests.Count(request => request.Target == "/api/generate"), Is.EqualTo(1));
+        }
+    }
+
+    [Test]
     public async Task PlainHttpUpstream_IsForwardedWithTheKeyAndItsAuthority()
     {
         await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartPlain());
