@@ -334,6 +334,7 @@ internal sealed partial class ClientConnection
         HeadOutcome.UpstreamClosed => ReportAsync(ForwarderError.ResponseHeadUpstream, "upstream closed before a response head"),
         HeadOutcome.Invalid => ReportAsync(ForwarderError.ResponseInvalid, "malformed response head"),
         _ when _timer.Cause == CancelCause.Timeout => ReportAsync(ForwarderError.ResponseHeadTimeout, "no response head within PROXY_UPSTREAM_RESPONSE_TIMEOUT"),
+        _ when _timer.Cause == CancelCause.Shutdown => ReportAsync(ForwarderError.ShutdownTimeout, "no response head before the shutdown grace period ended"),
         _ => ReportAsync(ForwarderError.ResponseBodyClient, $"gave up waiting for the response head: {_timer.Cause}"),
     };
 
@@ -367,10 +368,12 @@ internal sealed partial class ClientConnection
 
         // SPEC §6: a client that left makes the upstream stop generating; an upstream that died truncates the client.
         upstream.Abort();
-        var clientGone = result == RelayResult.DestinationFailed
-            || (result == RelayResult.Canceled && _timer.Cause == CancelCause.ClientGone);
-        return await ReportAsync(
-            clientGone ? ForwarderError.ResponseBodyClient : ForwarderError.ResponseBodyUpstream,
-            $"response body relay ended: {result} ({_timer.Cause})").ConfigureAwait(false);
+        var error = (result, _timer.Cause) switch
+        {
+            (RelayResult.DestinationFailed, _) or (RelayResult.Canceled, CancelCause.ClientGone) => ForwarderError.ResponseBodyClient,
+            (RelayResult.Canceled, CancelCause.Shutdown) => ForwarderError.ShutdownTimeout,
+            _ => ForwarderError.ResponseBodyUpstream,
+        };
+        return await ReportAsync(error, $"response body relay ended: {result} ({_timer.Cause})").ConfigureAwait(false);
     }
 }

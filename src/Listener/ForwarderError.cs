@@ -32,6 +32,9 @@ internal enum ForwarderError
 
     /// <summary>The client went away, or stopped reading, while the response was relayed.</summary>
     ResponseBodyClient,
+
+    /// <summary>The shutdown grace period (PROXY_SHUTDOWN_TIMEOUT) ended before the exchange did.</summary>
+    ShutdownTimeout,
 }
 
 internal static class ForwarderErrors
@@ -40,6 +43,7 @@ internal static class ForwarderErrors
     public static int StatusCode(ForwarderError error) => error switch
     {
         ForwarderError.ResponseHeadTimeout => 504,
+        ForwarderError.ShutdownTimeout => 503,
         ForwarderError.RequestBodyClient => 400,
         _ => 502,
     };
@@ -56,6 +60,7 @@ internal static class ForwarderErrors
         ForwarderError.ResponseHeadTimeout => "upstream did not respond in time",
         ForwarderError.ResponseInvalid => "upstream sent an invalid response",
         ForwarderError.ResponseBodyUpstream => "upstream response truncated",
+        ForwarderError.ShutdownTimeout => "proxy shutting down",
         _ => "client went away",
     };
 }

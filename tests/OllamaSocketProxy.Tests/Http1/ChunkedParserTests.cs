@@ -102,6 +102,7 @@ public sealed class ChunkedParserTests
         Case("bare LF ending the trailers", "0\r\n\n"),
         Case("NUL in a trailer", "0\r\nX-T: a\0b\r\n\r\n"),
         Case("size line over the limit", "1;" + new string('a', ChunkedParser.MaxSizeLineLength) + "\r\nx\r\n0\r\n\r\n"),
+        Case("size line one byte over the limit", "1;" + new string('a', ChunkedParser.MaxSizeLineLength - 3) + "\r\nx\r\n0\r\n\r\n"),
         Case("trailer section over the limit", "0\r\n" + string.Concat(Enumerable.Repeat("X-T: " + new string('v', 1000) + "\r\n", 40)) + "\r\n"));
 
     [TestCaseSource(nameof(InvalidBodies))]
@@ -126,8 +127,8 @@ public sealed class ChunkedParserTests
     [TestCaseSource(typeof(BufferShapes), nameof(Each))]
     public void SizeLineAtTheLimit_Accepted(BufferShape shape)
     {
-        // The limit counts the line with its CR, without its LF.
-        var sizeLine = "1;" + new string('a', ChunkedParser.MaxSizeLineLength - 3) + "\r\n";
+        // The limit counts the whole line, CRLF included.
+        var sizeLine = "1;" + new string('a', ChunkedParser.MaxSizeLineLength - 4) + "\r\n";
 
         var walk = ChunkedWalk.Run(sizeLine + "x\r\n0\r\n\r\n", shape);
 
