@@ -3,9 +3,10 @@ namespace OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 /// <summary>
 /// Buffered reads of lines and exact byte counts from one side of a connection. A reset reads as the end of the
 /// stream (with <see cref="WasReset"/> set), so a test sees a truncation instead of an exception.
-/// Every byte read is kept in <see cref="Transcript"/>.
+/// Every byte read is kept in <see cref="Transcript"/>; <paramref name="bytesArrived"/>, when given, is called after each
+/// read that brought bytes, so a test can await a byte count as an event.
 /// </summary>
-internal sealed class ByteReader(Stream stream)
+internal sealed class ByteReader(Stream stream, Action? bytesArrived = null)
 {
     private const int BufferSize = 64 * 1024;
     private readonly byte[] buffer = new byte[BufferSize];
@@ -19,6 +20,9 @@ internal sealed class ByteReader(Stream stream)
     public bool WasReset { get; private set; }
 
     public long BytesRead => Interlocked.Read(ref bytesRead);
+
+    /// <summary>Bytes handed out so far (read, less what is still buffered); for the reading loop only.</summary>
+    public long Consumed => BytesRead - (end - start);
 
     public byte[] Transcript
     {
@@ -139,6 +143,7 @@ internal sealed class ByteReader(Stream stream)
 
         Interlocked.Add(ref bytesRead, read);
         end += read;
+        bytesArrived?.Invoke();
         return true;
     }
 }

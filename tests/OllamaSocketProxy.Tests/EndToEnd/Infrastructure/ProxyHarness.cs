@@ -65,8 +65,9 @@ public sealed class ProxyHarness : IAsyncDisposable
     }
 
     /// <summary>A proxy pointed at an origin that is not a test upstream (nothing listening, for example).</summary>
-    public static Task<ProxyHarness> StartAsync(string upstreamOrigin, IReadOnlyDictionary<string, string?>? variables = null) =>
-        StartAsync(upstreamOrigin, null, variables, requireToken: true, timeProvider: null);
+    public static Task<ProxyHarness> StartAsync(
+        string upstreamOrigin, IReadOnlyDictionary<string, string?>? variables = null, TimeProvider? timeProvider = null) =>
+        StartAsync(upstreamOrigin, null, variables, requireToken: true, timeProvider);
 
     private static async Task<ProxyHarness> StartAsync(
         string upstreamOrigin, TestUpstream? upstream, IReadOnlyDictionary<string, string?>? variables, bool requireToken, TimeProvider? timeProvider)

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net;
+using System.Text.RegularExpressions;
 
 namespace OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
@@ -7,7 +9,7 @@ namespace OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 /// The real executable (<c>dotnet OllamaSocketProxy.dll</c>) started with a clean environment in its own working
 /// folder, its stdout and stderr collected line by line. Killed on dispose if still running.
 /// </summary>
-public sealed class ProxyProcess : IAsyncDisposable
+public sealed partial class ProxyProcess : IAsyncDisposable
 {
     /// <summary>Starting a whole .NET host is slower than an in-process event; this is still only a failure guard.</summary>
     public static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
@@ -78,6 +80,14 @@ public sealed class ProxyProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The address from the start-up line (<c>Now listening on http://127.0.0.1:port</c>).</summary>
+    public async Task<IPEndPoint> WaitForListeningEndPointAsync()
+    {
+        var line = await WaitForLineAsync(text => text.Contains("listening on", StringComparison.OrdinalIgnoreCase));
+        var match = EndPointPattern().Match(line);
+        return match.Success ? IPEndPoint.Parse(match.Value) : throw new InvalidDataException($"No IPv4 address:port in '{line}'.");
+    }
+
     /// <summary>Waits for the process to end (its output read to the end) and returns its exit code.</summary>
     public async Task<int> WaitForExitAsync()
     {
@@ -117,6 +127,9 @@ public sealed class ProxyProcess : IAsyncDisposable
         lines.Enqueue(line);
         Interlocked.Exchange(ref lineArrived, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
+
+    [GeneratedRegex(@"\d{1,3}(\.\d{1,3}){3}:\d{1,5}")]
+    private static partial Regex EndPointPattern();
 
     private static string DotnetHost()
     {

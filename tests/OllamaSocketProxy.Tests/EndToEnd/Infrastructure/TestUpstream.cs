@@ -29,6 +29,7 @@ public sealed class TestUpstream : IAsyncDisposable
     private int acceptedConnections;
     private int headsReceived;
     private int tlsHandshakeFailures;
+    private int disposed;
 
     private TestUpstream(X509Certificate2? certificate, Func<UpstreamExchange, Task>? handler)
     {
@@ -84,6 +85,18 @@ public sealed class TestUpstream : IAsyncDisposable
 
     public Task WaitForRequestHeadsAsync(int count) => WaitUntilAsync(() => HeadsReceived >= count, $"{count} request head(s) received");
 
+    /// <summary>
+    /// Waits until <paramref name="connection"/> received <paramref name="count"/> body bytes of its latest request, or
+    /// the proxy closed it first; returns whether the bytes came.
+    /// </summary>
+    public async Task<bool> WaitForBodyBytesAsync(UpstreamConnection connection, long count)
+    {
+        await WaitUntilAsync(
+            () => connection.BodyBytesReceived >= count || connection.ClosedByProxy.IsCompleted,
+            $"{count} body bytes on connection {connection.Id}, or its close");
+        return connection.BodyBytesReceived >= count;
+    }
+
     /// <summary>The <paramref name="id"/>-th connection that completed its handshake.</summary>
     public async Task<UpstreamConnection> WaitForConnectionAsync(int id)
     {
@@ -124,8 +137,17 @@ public sealed class TestUpstream : IAsyncDisposable
 
     internal void OnIncompleteRequest(byte[] raw) => Add(incompleteRequests, raw);
 
+    /// <summary>A connection stopped reading (the proxy closed it, or this side did).</summary>
+    internal void OnReadingEnded() => Changed();
+
+    /// <summary>Stops listening and ends every connection; a second call does nothing (a test may stop the origin early).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        {
+            return;
+        }
+
         await stopping.CancelAsync();
         listener.Stop();
         Task[] running;
@@ -200,7 +222,7 @@ public sealed class TestUpstream : IAsyncDisposable
             stream = tls;
         }
 
-        var connection = new UpstreamConnection(id, socket, stream);
+        var connection = new UpstreamConnection(id, socket, stream, Changed);
         Add(connections, connection);
         try
         {

@@ -19,13 +19,14 @@ public sealed class UpstreamConnection
     private readonly TaskCompletionSource closedByProxy = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool closingLocally;
+    private long bodyStart = -1;
 
-    internal UpstreamConnection(int id, Socket socket, Stream stream)
+    internal UpstreamConnection(int id, Socket socket, Stream stream, Action? bytesArrived = null)
     {
         Id = id;
         this.socket = socket;
         this.stream = stream;
-        reader = new ByteReader(stream);
+        reader = new ByteReader(stream, bytesArrived);
         if (stream is SslStream tls)
         {
             ServerName = tls.TargetHostName;
@@ -43,6 +44,15 @@ public sealed class UpstreamConnection
     public Task Finished => finished.Task;
 
     public long BytesReceived => reader.BytesRead;
+
+    /// <summary>
+    /// Bytes received after the head of the latest request: its body so far, chunk framing included (0 before a head).
+    /// A test that trickles a body awaits this as the event that its bytes went through.
+    /// </summary>
+    public long BodyBytesReceived => Interlocked.Read(ref bodyStart) is >= 0 and var start ? BytesReceived - start : 0;
+
+    /// <summary>Whether the proxy ended this connection with a reset (an abort), not with a clean close.</summary>
+    public bool ResetByProxy => ClosedByProxy.IsCompleted && reader.WasReset;
 
     /// <summary>The SNI host name the proxy sent in its TLS handshake; <c>null</c> on plain TCP.</summary>
     public string? ServerName { get; }
@@ -125,7 +135,7 @@ public sealed class UpstreamConnection
     {
         try
         {
-            while (await UpstreamRequestReader.ReadAsync(reader, Id, SendContinueAsync, owner.OnHeadReceived, stopping) is { } request)
+            while (await UpstreamRequestReader.ReadAsync(reader, Id, SendContinueAsync, OnHeadReceived, stopping) is { } request)
             {
                 owner.OnRequestReceived(request);
                 await requests.WriteAsync(request, stopping);
@@ -155,8 +165,15 @@ public sealed class UpstreamConnection
             }
 
             requests.TryComplete();
+            owner.OnReadingEnded();
         }
 
         Task SendContinueAsync() => WriteAsync(ContinueResponse, stopping);
+
+        void OnHeadReceived()
+        {
+            Interlocked.Exchange(ref bodyStart, reader.Consumed);
+            owner.OnHeadReceived();
+        }
     }
 }

@@ -1,10 +1,13 @@
 using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
-namespace OllamaSocketProxy.Tests.EndToEnd;
+namespace OllamaSocketProxy.Tests;
 
-/// <summary>Removes the test CA's temporary folder once every end-to-end test has run.</summary>
+/// <summary>
+/// Removes the test CA's temporary folder once every test has run. In the root namespace, so it runs after the
+/// end-to-end and the hostile tests alike: both share the one CA.
+/// </summary>
 [SetUpFixture]
-public sealed class EndToEndRunCleanup
+public sealed class TestRunCleanup
 {
     [OneTimeTearDown]
     public void DeleteTemporaryFiles()
