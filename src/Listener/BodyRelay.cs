@@ -57,8 +57,16 @@ internal static class BodyRelay
         var state = new CopyState(framing, mode, maxBytes);
         if (framing.Kind == BodyKind.None || (framing.Kind == BodyKind.ContentLength && framing.Length == 0))
         {
-            // Nothing to read: a read here would wait for bytes that never come.
-            return (await FlushAsync(destination, complete: true, flushToken).ConfigureAwait(false), 0, false);
+            // Nothing to read: a read here would wait for bytes that never come. Bytes already buffered after the
+            // head belong to no message (RFC 9112 §6.3): they make the source unfit for another one.
+            var extra = false;
+            if (source.TryRead(out var pending))
+            {
+                extra = !pending.Buffer.IsEmpty;
+                source.AdvanceTo(pending.Buffer.Start);
+            }
+
+            return (await FlushAsync(destination, complete: true, flushToken).ConfigureAwait(false), 0, extra);
         }
 
         while (true)

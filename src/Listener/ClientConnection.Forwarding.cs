@@ -33,10 +33,8 @@ internal sealed partial class ClientConnection
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ForwardAsync(ReadResult read, SequencePosition headEnd, ForwardPlan plan)
     {
-        var input = _transport.Input;
-        var buffer = read.Buffer;
-
-        // :: Step 3 Send the rewritten request upstream.
+        // :: Step 3 Send the rewritten request upstream. Connecting has its own timeout; sending is bounded by
+        // the response timeout, which starts again once the request is out.
         _timer.Stop();
         var upstream = await RentAsync(fresh: false).ConfigureAwait(false);
         if (upstream is null)
@@ -44,6 +42,24 @@ internal sealed partial class ClientConnection
             return false;
         }
 
+        try
+        {
+            return await ExchangeAsync(upstream, read, headEnd, plan).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Owned here until returned to the pool or disposed: a failure nobody expected must not leak it.
+            upstream.Abort();
+            throw;
+        }
+    }
+
+    /// <summary>Steps 3 to 5 on a connection this request owns: send, read the response head, relay the body.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ExchangeAsync(UpstreamConnection upstream, ReadResult read, SequencePosition headEnd, ForwardPlan plan)
+    {
+        var input = _transport.Input;
+        var buffer = read.Buffer;
         HeadOutcome outcome;
         if (plan.BodyHeld)
         {
@@ -95,6 +111,7 @@ internal sealed partial class ClientConnection
     {
         while (true)
         {
+            _timer.StartFixed(_context.Options.UpstreamResponseTimeout);
             WriteRequestHead(upstream.Output, plan);
             foreach (var segment in body)
             {
@@ -104,7 +121,7 @@ internal sealed partial class ClientConnection
             var outcome = await FlushUpstreamAsync(upstream).ConfigureAwait(false)
                 ? await ReadResponseHeadAsync(upstream).ConfigureAwait(false)
                 : HeadOutcome.UpstreamClosed;
-            if (outcome != HeadOutcome.UpstreamClosed || upstream.RequestCount == 0 || !IsIdempotent(_request.Method))
+            if (outcome != HeadOutcome.UpstreamClosed || !upstream.FromPool || !IsIdempotent(_request.Method))
             {
                 return (upstream, outcome);
             }
@@ -195,7 +212,10 @@ internal sealed partial class ClientConnection
         }
         catch (OperationCanceledException)
         {
-            _abortClient = true;
+            var shutdown = _timer.Cause == CancelCause.Shutdown;
+            await ReportAsync(
+                shutdown ? ForwarderError.ShutdownTimeout : ForwarderError.ResponseBodyClient,
+                shutdown ? "shutdown before the upstream connection was ready" : "client went away before the upstream connection was ready").ConfigureAwait(false);
             return null;
         }
     }
@@ -222,6 +242,19 @@ internal sealed partial class ClientConnection
     private async ValueTask<HeadOutcome> ReadResponseHeadAsync(UpstreamConnection upstream)
     {
         _timer.StartFixed(_context.Options.UpstreamResponseTimeout);
+        try
+        {
+            await upstream.WaitForResponseAsync(_timer.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return HeadOutcome.Canceled;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            return HeadOutcome.UpstreamClosed;
+        }
+
         var input = upstream.Input;
         var received = false;
         while (true)
@@ -318,8 +351,9 @@ internal sealed partial class ClientConnection
             throw new InvalidResponseException("upstream sent broken chunked framing");
         }
 
-        _dechunk = _request.Version == Http1Version.Http10 && _responseFraming.Kind == BodyKind.Chunked;
-        _closeAfterResponse = _request.WantsClose || _stopping || _responseFraming.Kind == BodyKind.UntilClose;
+        // SPEC §6: an HTTP/1.0 client never sees Transfer-Encoding, also on a bodiless response (HEAD, 204, 304).
+        _dechunk = _request.Version == Http1Version.Http10 && _response.TransferCoding != TransferCoding.None;
+        _closeAfterResponse = _request.WantsClose || Stopping || _responseFraming.Kind == BodyKind.UntilClose;
         var before = ClientOutput.UnflushedBytes;
         ResponseHeadWriter.Write(ClientOutput, _response, _dechunk, _closeAfterResponse);
         _bytesOut += ClientOutput.UnflushedBytes - before;

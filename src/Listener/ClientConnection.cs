@@ -32,8 +32,10 @@ internal sealed partial class ClientConnection
     private readonly ResponseHead _response = new();
     private readonly string _client;
     private readonly byte[]? _forwardedFor;
-    private volatile bool _stopping;
-    private volatile bool _waitingForRequest;
+    // Written with Interlocked (a full fence) by one thread, read by the other: BeginStop and the request loop
+    // must not both miss each other's write.
+    private int _stopping;
+    private int _waitingForRequest;
     private bool _abortClient;
 
     // The current request: for the access log and the choice between an error response and an abort.
@@ -63,12 +65,14 @@ internal sealed partial class ClientConnection
     /// <summary>Graceful stop: finish the request in flight, then close; an idle connection closes now.</summary>
     public void BeginStop()
     {
-        _stopping = true;
-        if (_waitingForRequest)
+        Interlocked.Exchange(ref _stopping, 1);
+        if (Volatile.Read(ref _waitingForRequest) == 1)
         {
             _transport.Input.CancelPendingRead();
         }
     }
+
+    private bool Stopping => Volatile.Read(ref _stopping) == 1;
 
     public async Task RunAsync()
     {
@@ -103,9 +107,9 @@ internal sealed partial class ClientConnection
         var input = _transport.Input;
 
         // :: Step 1 Wait for a head: quietly close an idle keep-alive connection, 408 a head that stalls.
-        _waitingForRequest = true;
+        Interlocked.Exchange(ref _waitingForRequest, 1);
         _timer.StartFixed(_context.Options.KeepAliveTimeout);
-        if (_stopping)
+        if (Stopping)
         {
             return false;
         }
@@ -128,8 +132,9 @@ internal sealed partial class ClientConnection
                 return false;
             }
 
-            if (read.IsCanceled)
+            if (read.IsCanceled && !started)
             {
+                // BeginStop woke an idle connection. Once a request has begun, it is finished first.
                 return false;
             }
 
@@ -137,7 +142,7 @@ internal sealed partial class ClientConnection
             if (!started && !buffer.IsEmpty)
             {
                 started = true;
-                _waitingForRequest = false;
+                Interlocked.Exchange(ref _waitingForRequest, 0);
                 BeginRequest();
                 _timer.StartFixed(_context.Options.RequestHeadTimeout);
             }
@@ -235,7 +240,7 @@ internal sealed partial class ClientConnection
     private void WriteLocalAnswer(TargetKind kind, BodyFraming framing)
     {
         // A body on a local request is not read: the connection closes after the answer instead.
-        var close = _request.WantsClose || _stopping || framing.Kind != BodyKind.None;
+        var close = _request.WantsClose || Stopping || framing.Kind != BodyKind.None;
         var headOnly = _request.Method == RequestMethod.Head;
         if (kind == TargetKind.Asterisk)
         {
@@ -257,7 +262,7 @@ internal sealed partial class ClientConnection
     {
         var flushed = await FlushClientAsync().ConfigureAwait(false);
         LogAccess();
-        return flushed && !_request.WantsClose && !_stopping && plan.Framing.Kind == BodyKind.None;
+        return flushed && !_request.WantsClose && !Stopping && plan.Framing.Kind == BodyKind.None;
     }
 
     private void BeginRequest()
@@ -273,14 +278,16 @@ internal sealed partial class ClientConnection
 
     /// <param name="last">
     /// The connection's last response, a small error: flushed even after the connection's token fired (a timeout
-    /// is what it reports), without a token; it fits the socket's send buffer, so it cannot hang.
+    /// is what it reports), within the linger time of its own, since a client that stopped reading could
+    /// otherwise hold it (and the shutdown) forever.
     /// </param>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FlushClientAsync(bool last = false)
     {
+        using var lastFlush = last ? new CancellationTokenSource(Linger, _context.TimeProvider) : null;
         try
         {
-            var flush = await ClientOutput.FlushAsync(last ? CancellationToken.None : _timer.WriteToken).ConfigureAwait(false);
+            var flush = await ClientOutput.FlushAsync(lastFlush?.Token ?? _timer.WriteToken).ConfigureAwait(false);
             return !flush.IsCompleted;
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)

@@ -10,7 +10,11 @@ namespace OllamaSocketProxy.Listener;
 /// </summary>
 internal sealed class ClientTransport
 {
-    private const int ReceiveSize = 4096;
+    /// <summary>
+    /// Half the pipe's 4 KiB segment (as Kestrel does): a receive fills the current segment's free space rather
+    /// than forcing a new segment, so a client that trickles bytes cannot make each byte cost a segment.
+    /// </summary>
+    private const int ReceiveSize = 2048;
 
     private readonly Socket _socket;
     private readonly NetworkStream _stream;

@@ -94,7 +94,6 @@ public sealed class ProxyServer : IAsyncDisposable
                 continue;
             }
 
-            socket.NoDelay = true;
             if (Interlocked.Increment(ref _connectionCount) > _options.MaxConnections)
             {
                 Interlocked.Decrement(ref _connectionCount);
@@ -103,10 +102,28 @@ public sealed class ProxyServer : IAsyncDisposable
                 continue;
             }
 
-            var connection = new ClientConnection(socket, _context);
+            ClientConnection connection;
+            try
+            {
+                socket.NoDelay = true;
+                connection = new ClientConnection(socket, _context);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // Reset between accept and setup: one connection lost, never the accept loop.
+                Interlocked.Decrement(ref _connectionCount);
+                socket.Dispose();
+                continue;
+            }
+
             var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _connections[connection] = running.Task;
-            _ = RunConnectionAsync(connection, running);
+
+            // The connection's first steps run on the thread pool, never on the accept loop.
+            ThreadPool.UnsafeQueueUserWorkItem(
+                static state => _ = state.Server.RunConnectionAsync(state.Connection, state.Running),
+                (Server: this, Connection: connection, Running: running),
+                preferLocal: false);
         }
     }
 

@@ -8,6 +8,8 @@ public sealed class UpstreamConnection : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly Stream _stream;
+    private ValueTask<int> _idleRead;
+    private bool _watchingIdle;
     private int _disposed;
 
     internal UpstreamConnection(Socket socket, Stream stream, TimeProvider timeProvider)
@@ -22,25 +24,55 @@ public sealed class UpstreamConnection : IAsyncDisposable
     public PipeReader Input { get; }
     public PipeWriter Output { get; }
 
-    /// <summary>How many requests this connection has carried; 0 means it was made for the current one.</summary>
+    /// <summary>How many requests this connection has carried.</summary>
     public int RequestCount { get; set; }
+
+    /// <summary>
+    /// It waited in the pool (after a response, or prewarmed) before this request: a failure before a byte of
+    /// response most likely means the upstream closed it while it was idle.
+    /// </summary>
+    public bool FromPool { get; internal set; }
 
     /// <summary><see cref="TimeProvider.GetTimestamp"/> when it was last returned to the pool.</summary>
     internal long LastUsed { get; set; }
 
     /// <summary>
-    /// Whether the upstream has closed (or written to) this idle connection. A readable idle socket holds either
-    /// end-of-stream or bytes no request asked for: either way it must not carry a request.
+    /// While idle in the pool, a zero-byte read waits on the connection, as SocketsHttpHandler does. It completes
+    /// only when the upstream closes or sends what nobody asked for; TLS 1.3 session tickets, which make a plain
+    /// poll() report the socket readable, are taken in by <see cref="System.Net.Security.SslStream"/> on the way.
     /// </summary>
-    internal bool LooksClosed()
+    internal void WatchWhileIdle()
     {
-        try
+        _idleRead = _stream.ReadAsync(Memory<byte>.Empty);
+        _watchingIdle = true;
+    }
+
+    /// <summary>The idle read completed: end of stream or unrequested bytes; either way it must not carry a request.</summary>
+    internal bool ClosedWhileIdle => _watchingIdle && _idleRead.IsCompleted;
+
+    /// <summary>
+    /// Waits for the first response bytes through the idle read (a stream takes one read at a time) before
+    /// <see cref="Input"/> may read. <paramref name="cancellationToken"/> aborts the connection to end the wait.
+    /// </summary>
+    public async ValueTask WaitForResponseAsync(CancellationToken cancellationToken)
+    {
+        if (!_watchingIdle)
         {
-            return _socket.Poll(0, SelectMode.SelectRead);
+            return;
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+
+        _watchingIdle = false;
+        using (cancellationToken.UnsafeRegister(static state => ((UpstreamConnection)state!).Abort(), this))
         {
-            return true;
+            try
+            {
+                await _idleRead.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                throw;
+            }
         }
     }
 
@@ -56,13 +88,14 @@ public sealed class UpstreamConnection : IAsyncDisposable
         {
             _socket.LingerState = new LingerOption(true, 0);
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             // Already gone; nothing to reset.
         }
 
         _socket.Dispose();
         _stream.Dispose();
+        CompletePipes();
     }
 
     public async ValueTask DisposeAsync()
@@ -72,9 +105,34 @@ public sealed class UpstreamConnection : IAsyncDisposable
             return;
         }
 
-        await Input.CompleteAsync().ConfigureAwait(false);
-        await Output.CompleteAsync().ConfigureAwait(false);
-        await _stream.DisposeAsync().ConfigureAwait(false);
         _socket.Dispose();
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        CompletePipes();
+        if (_watchingIdle)
+        {
+            _watchingIdle = false;
+            try
+            {
+                await _idleRead.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            {
+                // The idle read ends with the connection; its error is expected.
+            }
+        }
+    }
+
+    /// <summary>Returns the pipes' pooled buffers; the stream under them is gone already.</summary>
+    private void CompletePipes()
+    {
+        try
+        {
+            Input.Complete();
+            Output.Complete();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Completing a pipe over a closed stream may try to flush; nothing more can be sent.
+        }
     }
 }

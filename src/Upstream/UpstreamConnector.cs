@@ -39,10 +39,11 @@ public sealed class UpstreamConnector
         using var timeout = new CancellationTokenSource(_timeout, _timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Stream? stream = null;
         try
         {
             await socket.ConnectAsync(new DnsEndPoint(_endpoint.Host, _endpoint.Port), linked.Token).ConfigureAwait(false);
-            Stream stream = new NetworkStream(socket, ownsSocket: false);
+            stream = new NetworkStream(socket, ownsSocket: false);
             if (_endpoint.UseTls)
             {
                 var tls = new SslStream(stream, leaveInnerStreamOpen: false);
@@ -55,6 +56,11 @@ public sealed class UpstreamConnector
         catch (Exception e)
         {
             socket.Dispose();
+            if (stream is not null)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+
             throw e switch
             {
                 OperationCanceledException when timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested =>

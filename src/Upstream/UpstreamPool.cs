@@ -42,12 +42,13 @@ public sealed class UpstreamPool : IAsyncDisposable
     {
         while (TryPop(out var connection))
         {
-            if (IsExpired(connection) || connection.LooksClosed())
+            if (IsExpired(connection) || connection.ClosedWhileIdle)
             {
                 _ = connection.DisposeAsync();
                 continue;
             }
 
+            connection.FromPool = true;
             return ValueTask.FromResult(connection);
         }
 
@@ -63,21 +64,23 @@ public sealed class UpstreamPool : IAsyncDisposable
 
     private void Return(UpstreamConnection connection, bool keepTimestamp)
     {
-        if (_disposing.IsCancellationRequested)
-        {
-            _ = connection.DisposeAsync();
-            return;
-        }
-
         if (!keepTimestamp)
         {
             connection.LastUsed = _timeProvider.GetTimestamp();
+            connection.WatchWhileIdle();
         }
 
         lock (_idle)
         {
-            _idle.Push(connection);
+            // Checked under the lock, so a connection cannot slip in after DisposeAsync emptied the stack.
+            if (!_disposing.IsCancellationRequested)
+            {
+                _idle.Push(connection);
+                return;
+            }
         }
+
+        _ = connection.DisposeAsync();
     }
 
     private bool TryPop(out UpstreamConnection connection)
@@ -136,7 +139,7 @@ public sealed class UpstreamPool : IAsyncDisposable
         for (var i = snapshot.Length - 1; i >= 0; i--)
         {
             var connection = snapshot[i];
-            if (IsExpired(connection) || connection.LooksClosed())
+            if (IsExpired(connection) || connection.ClosedWhileIdle)
             {
                 _ = connection.DisposeAsync();
             }
@@ -151,7 +154,11 @@ public sealed class UpstreamPool : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _disposing.Cancel();
+        lock (_idle)
+        {
+            _disposing.Cancel();
+        }
+
         await _sweeper.DisposeAsync().ConfigureAwait(false);
         while (TryPop(out var connection))
         {
