@@ -74,6 +74,9 @@ public sealed class UpstreamConnection : IAsyncDisposable
                 throw;
             }
         }
+
+        // The abort may end the read without an error: the reason for the end is the token, not the upstream.
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     /// <summary>Closes at once with a reset, so the upstream stops generating (SPEC §6).</summary>
