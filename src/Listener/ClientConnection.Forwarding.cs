@@ -83,6 +83,7 @@ internal sealed partial class ClientConnection
                 return false;
             }
 
+            _timer.StartFixed(_context.Options.UpstreamResponseTimeout);
             outcome = await ReadResponseHeadAsync(upstream).ConfigureAwait(false);
         }
 
@@ -118,9 +119,18 @@ internal sealed partial class ClientConnection
                 upstream.Output.Write(segment.Span);
             }
 
-            var outcome = await FlushUpstreamAsync(upstream).ConfigureAwait(false)
-                ? await ReadResponseHeadAsync(upstream).ConfigureAwait(false)
-                : HeadOutcome.UpstreamClosed;
+            HeadOutcome outcome;
+            try
+            {
+                outcome = await FlushUpstreamAsync(upstream).ConfigureAwait(false)
+                    ? await ReadResponseHeadAsync(upstream).ConfigureAwait(false)
+                    : HeadOutcome.UpstreamClosed;
+            }
+            catch (OperationCanceledException)
+            {
+                // The response timeout, the shutdown or the client's leaving came while the request was still going out.
+                return (upstream, HeadOutcome.Canceled);
+            }
             if (outcome != HeadOutcome.UpstreamClosed || !upstream.FromPool || !IsIdempotent(_request.Method))
             {
                 return (upstream, outcome);
@@ -241,7 +251,7 @@ internal sealed partial class ClientConnection
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<HeadOutcome> ReadResponseHeadAsync(UpstreamConnection upstream)
     {
-        _timer.StartFixed(_context.Options.UpstreamResponseTimeout);
+        // The response timeout was armed once for this attempt, before the request went out.
         try
         {
             await upstream.WaitForResponseAsync(_timer.Token).ConfigureAwait(false);
