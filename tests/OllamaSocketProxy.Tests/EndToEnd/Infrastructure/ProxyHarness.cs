@@ -113,9 +113,9 @@ public sealed class ProxyHarness : IAsyncDisposable
     }
 
     /// <summary>A new raw connection to the proxy, closed (and checked for leaked secrets) with the harness.</summary>
-    public async Task<RawClient> ConnectAsync()
+    public async Task<RawClient> ConnectAsync(int? receiveBufferSize = null)
     {
-        var client = await RawClient.ConnectAsync(EndPoint);
+        var client = await RawClient.ConnectAsync(EndPoint, receiveBufferSize);
         lock (clients)
         {
             clients.Add(client);

@@ -26,9 +26,15 @@ public sealed class RawClient : IAsyncDisposable
     /// <summary>Every byte received from the proxy so far.</summary>
     public byte[] Received => reader.Transcript;
 
-    public static async Task<RawClient> ConnectAsync(IPEndPoint endPoint)
+    /// <param name="receiveBufferSize">A small SO_RCVBUF, set before connecting, for a client that stops reading early.</param>
+    public static async Task<RawClient> ConnectAsync(IPEndPoint endPoint, int? receiveBufferSize = null)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (receiveBufferSize is { } size)
+        {
+            socket.ReceiveBufferSize = size;
+        }
+
         using var timeout = EventTimeout.NewSource();
         await socket.ConnectAsync(endPoint, timeout.Token);
         return new RawClient(socket);
@@ -151,6 +157,9 @@ public sealed class RawClient : IAsyncDisposable
     /// <summary>Waits for the proxy to close the connection and returns whatever it sent before that (normally nothing).</summary>
     public Task<byte[]> ReadUntilClosedAsync() =>
         GuardAsync(async token => await reader.ReadToEndAsync(token), "the proxy to close the connection");
+
+    /// <summary>Half-closes: sends FIN (shutdown(SHUT_WR)) and keeps reading, as <c>curl</c> piping a request might.</summary>
+    public void ShutdownSend() => socket.Shutdown(SocketShutdown.Send);
 
     /// <summary>Closes the connection with a reset (RST), as a client that crashes or is killed would.</summary>
     public void Abort()

@@ -31,6 +31,7 @@ public sealed class UpstreamConnection
         {
             ServerName = tls.TargetHostName;
             NegotiatedProtocol = tls.NegotiatedApplicationProtocol.ToString();
+            TlsProtocol = tls.SslProtocol;
         }
     }
 
@@ -56,6 +57,9 @@ public sealed class UpstreamConnection
 
     /// <summary>The SNI host name the proxy sent in its TLS handshake; <c>null</c> on plain TCP.</summary>
     public string? ServerName { get; }
+
+    /// <summary>The TLS version agreed in the handshake; <c>null</c> on plain TCP.</summary>
+    public System.Security.Authentication.SslProtocols? TlsProtocol { get; }
 
     /// <summary>The ALPN protocol agreed in the TLS handshake (empty when none); <c>null</c> on plain TCP.</summary>
     public string? NegotiatedProtocol { get; }
