@@ -25,6 +25,9 @@ internal sealed partial class ClientConnection
         Canceled,
     }
 
+    /// <summary>The upstream connection whose idle read this request waits on; aborted if the token fires.</summary>
+    private UpstreamConnection? _awaitedUpstream;
+
     // The final response of the current request, once its head is relayed.
     private BodyFraming _responseFraming;
     private bool _dechunk;
@@ -252,17 +255,30 @@ internal sealed partial class ClientConnection
     private async ValueTask<HeadOutcome> ReadResponseHeadAsync(UpstreamConnection upstream)
     {
         // The response timeout was armed once for this attempt, before the request went out.
+        // While the idle read waits, a firing token aborts the connection (the one registration of the
+        // connection, in the constructor); the token then says why the wait ended.
+        Volatile.Write(ref _awaitedUpstream, upstream);
         try
         {
-            await upstream.WaitForResponseAsync(_timer.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return HeadOutcome.Canceled;
+            if (_timer.Token.IsCancellationRequested)
+            {
+                upstream.Abort();
+            }
+
+            await upstream.WaitForResponseAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
-            return HeadOutcome.UpstreamClosed;
+            return _timer.Token.IsCancellationRequested ? HeadOutcome.Canceled : HeadOutcome.UpstreamClosed;
+        }
+        finally
+        {
+            Volatile.Write(ref _awaitedUpstream, null);
+        }
+
+        if (_timer.Token.IsCancellationRequested)
+        {
+            return HeadOutcome.Canceled;
         }
 
         var input = upstream.Input;

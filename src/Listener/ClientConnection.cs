@@ -53,6 +53,7 @@ internal sealed partial class ClientConnection
         _context = context;
         _transport = new ClientTransport(socket, context.InputPauseThreshold);
         _timer = new PhaseTimer(context.TimeProvider, _transport.Closed, context.Shutdown);
+        _timer.Token.UnsafeRegister(static state => Volatile.Read(ref ((ClientConnection)state!)._awaitedUpstream)?.Abort(), this);
         var remote = socket.RemoteEndPoint as IPEndPoint;
         _client = remote?.ToString() ?? "unknown";
         _forwardedFor = context.Options.ForwardClientIp && remote is not null

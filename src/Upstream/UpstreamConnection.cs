@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace OllamaSocketProxy.Upstream;
 
@@ -52,9 +53,11 @@ public sealed class UpstreamConnection : IAsyncDisposable
 
     /// <summary>
     /// Waits for the first response bytes through the idle read (a stream takes one read at a time) before
-    /// <see cref="Input"/> may read. <paramref name="cancellationToken"/> aborts the connection to end the wait.
+    /// <see cref="Input"/> may read. The read takes no token: to give up, the caller aborts the connection
+    /// (a registration per request would allocate), then checks its own token.
     /// </summary>
-    public async ValueTask WaitForResponseAsync(CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask WaitForResponseAsync()
     {
         if (!_watchingIdle)
         {
@@ -62,21 +65,7 @@ public sealed class UpstreamConnection : IAsyncDisposable
         }
 
         _watchingIdle = false;
-        using (cancellationToken.UnsafeRegister(static state => ((UpstreamConnection)state!).Abort(), this))
-        {
-            try
-            {
-                await _idleRead.ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                throw;
-            }
-        }
-
-        // The abort may end the read without an error: the reason for the end is the token, not the upstream.
-        cancellationToken.ThrowIfCancellationRequested();
+        await _idleRead.ConfigureAwait(false);
     }
 
     /// <summary>Closes at once with a reset, so the upstream stops generating (SPEC §6).</summary>
