@@ -13,10 +13,9 @@ internal static class FieldLineParser
     {
         field = default;
 
-        // RFC 9112 §5.2: obs-fold (a line starting with whitespace) is rejected, never unfolded.
+        // The name must be a whole token, which rejects both obs-fold (a line starting with whitespace, RFC 9112
+        // §5.2: rejected, never unfolded) and whitespace between name and colon (§5.1: a server MUST answer 400).
         var colon = line.IndexOf((byte)':');
-
-        // RFC 9112 §5.1: no whitespace between name and colon; a server MUST reject such a message with 400.
         if (colon <= 0 || !HttpSyntax.IsToken(line[..colon]))
         {
             return false;

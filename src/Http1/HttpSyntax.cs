@@ -43,8 +43,6 @@ internal static class HttpSyntax
         return true;
     }
 
-    public static bool IsTokenChar(byte b) => s_token[b];
-
     public static bool IsFieldValue(ReadOnlySpan<byte> span)
     {
         foreach (var b in span)

@@ -33,8 +33,6 @@ public enum RequestRejection
     /// <summary>A chunk-size line, chunk terminator or trailer section is malformed (RFC 9112 §7.1).</summary>
     InvalidChunkedBody,
 
-    /// <summary>The request body ended before its framing said it would.</summary>
-    UnexpectedEndOfBody,
 
     /// <summary>An Expect field other than 100-continue (RFC 9110 §10.1.1).</summary>
     UnsupportedExpectation,
@@ -109,7 +107,6 @@ public static class RequestRejections
         RequestRejection.InvalidTransferEncoding => "invalid Transfer-Encoding",
         RequestRejection.UnsupportedTransferCoding => "transfer coding not implemented",
         RequestRejection.InvalidChunkedBody => "malformed chunked body",
-        RequestRejection.UnexpectedEndOfBody => "request body ended early",
         RequestRejection.UnsupportedExpectation => "expectation not supported",
         RequestRejection.Unauthorized => "unauthorized",
         RequestRejection.MethodNotAllowed => "method not allowed",

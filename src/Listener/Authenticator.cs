@@ -18,8 +18,6 @@ internal sealed class Authenticator
         _tokenDigest = token is null ? null : SHA256.HashData(Encoding.ASCII.GetBytes(token));
     }
 
-    public bool IsOpen => _tokenDigest is null;
-
     public bool IsAuthorized(RequestHead head)
     {
         if (_tokenDigest is null)

@@ -11,9 +11,9 @@ namespace OllamaSocketProxy.Listener;
 /// <summary>
 /// One client connection and its request loop (keep-alive and pipelining). Each request goes:
 /// <code>
-/// :: Step 1  read the head (and a small body)        ReadRequestAsync
+/// :: Step 1  read the head (and a small body)        ProcessRequestAsync
 /// :: Step 2  route, validate framing, authenticate   Decide — nothing has gone upstream yet
-/// :: Step 3  send the rewritten request upstream      ForwardAsync (ClientConnection.Forwarding.cs)
+/// :: Step 3  send the rewritten request upstream      ForwardAsync, ExchangeAsync (ClientConnection.Forwarding.cs)
 /// :: Step 4  read the response head, relay it         ReadResponseHeadAsync
 /// :: Step 5  relay the response body as it arrives    RelayResponseBodyAsync
 /// </code>

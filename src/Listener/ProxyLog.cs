@@ -38,7 +38,4 @@ internal static partial class ProxyLog
 
     [LoggerMessage(11, LogLevel.Error, "Unexpected error on connection from {Client}")]
     public static partial void Unexpected(ILogger logger, Exception exception, string client);
-
-    [LoggerMessage(12, LogLevel.Debug, "{Client} connection closed: {Reason}")]
-    public static partial void ConnectionClosed(ILogger logger, string client, string reason);
 }
