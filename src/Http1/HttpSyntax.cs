@@ -124,4 +124,12 @@ internal static class HttpSyntax
         >= (byte)'A' and <= (byte)'F' => b - 'A' + 10,
         _ => -1,
     };
+
+    /// <summary>Writes a non-negative number in decimal, the only form Content-Length and status codes take.</summary>
+    public static void WriteDecimal(System.Buffers.IBufferWriter<byte> output, long value)
+    {
+        var span = output.GetSpan(20);
+        System.Buffers.Text.Utf8Formatter.TryFormat(value, span, out var written);
+        output.Advance(written);
+    }
 }

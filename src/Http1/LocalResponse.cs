@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Text;
 
 namespace OllamaSocketProxy.Http1;
 
@@ -35,7 +34,7 @@ public static class LocalResponse
         bool close, ReadOnlySpan<byte> extraFields = default, bool headOnly = false)
     {
         output.Write("HTTP/1.1 "u8);
-        WriteNumber(output, status);
+        HttpSyntax.WriteDecimal(output, status);
         output.Write(" "u8);
         output.Write(ReasonPhrase(status));
         output.Write("\r\n"u8);
@@ -47,7 +46,7 @@ public static class LocalResponse
         }
 
         output.Write("Content-Length: "u8);
-        WriteNumber(output, body.Length);
+        HttpSyntax.WriteDecimal(output, body.Length);
         output.Write("\r\n"u8);
         output.Write(extraFields);
         if (close)
@@ -64,13 +63,6 @@ public static class LocalResponse
 
     /// <summary>The interim response sent once the caller is authenticated (RFC 9110 §10.1.1).</summary>
     public static ReadOnlySpan<byte> Continue => "HTTP/1.1 100 Continue\r\n\r\n"u8;
-
-    private static void WriteNumber(IBufferWriter<byte> output, long value)
-    {
-        var span = output.GetSpan(24);
-        Utf8Formatter.TryFormat(value, span, out var written);
-        output.Advance(written);
-    }
 
     private static ReadOnlySpan<byte> ReasonPhrase(int status) => status switch
     {

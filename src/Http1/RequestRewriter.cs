@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Text;
 using System.Text;
 
 namespace OllamaSocketProxy.Http1;
@@ -49,7 +48,9 @@ public sealed class RequestRewriter(string upstreamAuthority, string apiKey)
         switch (framing.Kind)
         {
             case BodyKind.ContentLength:
-                WriteContentLength(output, framing.Length);
+                output.Write("Content-Length: "u8);
+                HttpSyntax.WriteDecimal(output, framing.Length);
+                output.Write("\r\n"u8);
                 break;
             case BodyKind.Chunked:
                 output.Write("Transfer-Encoding: chunked\r\n"u8);
@@ -75,13 +76,4 @@ public sealed class RequestRewriter(string upstreamAuthority, string apiKey)
         KnownField.Other => !head.IsNamedByConnection(field.Name(head.Bytes)),
         var known => !HopByHop.Contains(known),
     };
-
-    private static void WriteContentLength(IBufferWriter<byte> output, long length)
-    {
-        output.Write("Content-Length: "u8);
-        var span = output.GetSpan(24);
-        Utf8Formatter.TryFormat(length, span, out var written);
-        output.Advance(written);
-        output.Write("\r\n"u8);
-    }
 }
