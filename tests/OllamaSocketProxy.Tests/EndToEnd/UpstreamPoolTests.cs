@@ -75,18 +75,8 @@ public sealed class UpstreamPoolTests
     [Test]
     public async Task PooledConnectionResetByTheUpstream_NextBodylessRequestIsRetriedOnAFreshConnection()
     {
-        var answered = 0;
-        await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls(async exchange =>
-        {
-            if (Interlocked.Increment(ref answered) == 2)
-            {
-                // The first connection's second request: the origin dropped it just as it arrived.
-                exchange.Abort();
-                return;
-            }
-
-            await UpstreamResponses.EchoTargetAsync(exchange);
-        }));
+        // The first connection's second request: the origin drops it just as it arrives.
+        await using var proxy = await StartWithSecondRequestResetAsync();
 
         var first = await SendAndAwaitTheEndOfTheRequestAsync(proxy, "/api/first");
         var second = await proxy.SendAsync(proxy.Get("/api/second"));
@@ -102,18 +92,8 @@ public sealed class UpstreamPoolTests
     [Test]
     public async Task PooledConnectionResetAfterAPostWasSent_Gets502AndThePostIsNotSentAgain()
     {
-        var answered = 0;
-        await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls(async exchange =>
-        {
-            if (Interlocked.Increment(ref answered) == 2)
-            {
-                // The upstream read the whole POST, then died: it may have started a paid generation.
-                exchange.Abort();
-                return;
-            }
-
-            await UpstreamResponses.EchoTargetAsync(exchange);
-        }));
+        // The upstream reads the whole POST, then dies: it may have started a paid generation.
+        await using var proxy = await StartWithSecondRequestResetAsync();
 
         var first = await SendAndAwaitTheEndOfTheRequestAsync(proxy, "/api/first");
         var second = await proxy.SendAsync(
@@ -149,6 +129,22 @@ public sealed class UpstreamPoolTests
     /// Sends with <c>Connection: close</c> and waits until the proxy closes the client connection: by then it is done
     /// with the request, its upstream connection back in the pool (the client's close is hop-by-hop, not the pool's).
     /// </summary>
+    /// <summary>An upstream that echoes every request's target but resets its connection on the second request.</summary>
+    private static Task<ProxyHarness> StartWithSecondRequestResetAsync()
+    {
+        var answered = 0;
+        return ProxyHarness.StartAsync(TestUpstream.StartTls(async exchange =>
+        {
+            if (Interlocked.Increment(ref answered) == 2)
+            {
+                exchange.Abort();
+                return;
+            }
+
+            await UpstreamResponses.EchoTargetAsync(exchange);
+        }));
+    }
+
     private static async Task<RawResponse> SendAndAwaitTheEndOfTheRequestAsync(ProxyHarness proxy, string target)
     {
         var client = await proxy.ConnectAsync();
