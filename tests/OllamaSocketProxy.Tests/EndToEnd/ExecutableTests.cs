@@ -64,7 +64,7 @@ public sealed partial class ExecutableTests
                 new Dictionary<string, string> { ["OLLAMA_API_KEY"] = Key, ["PROXY_LISTEN"] = "127.0.0.1:0", ["PROXY_AUTH_TOKEN"] = "exe-token" },
                 folder.FullName);
 
-            var client = await RawClient.ConnectAsync(await ListeningEndPointAsync(proxy));
+            var client = await RawClient.ConnectAsync(await proxy.WaitForListeningEndPointAsync());
             await using (client)
             {
                 await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
@@ -92,7 +92,7 @@ public sealed partial class ExecutableTests
                 new Dictionary<string, string> { ["PROXY_LISTEN"] = "127.0.0.1:0" },
                 folder.FullName);
 
-            var endPoint = await ListeningEndPointAsync(proxy);
+            var endPoint = await proxy.WaitForListeningEndPointAsync();
 
             Assert.That(endPoint.Port, Is.Not.Zero);
         }
@@ -112,7 +112,7 @@ public sealed partial class ExecutableTests
                 new Dictionary<string, string> { ["OLLAMA_API_KEY"] = Key, ["PROXY_LISTEN"] = "127.0.0.1:0", ["PROXY_AUTH_TOKN"] = "typo" },
                 folder.FullName);
 
-            await ListeningEndPointAsync(proxy);
+            await proxy.WaitForListeningEndPointAsync();
 
             Assert.That(proxy.Lines, Has.Some.Contains("PROXY_AUTH_TOKN"));
         }
@@ -131,7 +131,7 @@ public sealed partial class ExecutableTests
             await using var proxy = ProxyProcess.Start(
                 new Dictionary<string, string> { ["OLLAMA_API_KEY"] = Key, ["PROXY_LISTEN"] = "127.0.0.1:0" },
                 folder.FullName);
-            await ListeningEndPointAsync(proxy);
+            await proxy.WaitForListeningEndPointAsync();
 
             await proxy.TerminateAsync();
 
@@ -141,14 +141,6 @@ public sealed partial class ExecutableTests
         {
             folder.Delete(recursive: true);
         }
-    }
-
-    private static async Task<IPEndPoint> ListeningEndPointAsync(ProxyProcess proxy)
-    {
-        var line = await proxy.WaitForLineAsync(text => text.Contains("listening on", StringComparison.OrdinalIgnoreCase));
-        var match = EndPointPattern().Match(line);
-        Assert.That(match.Success, Is.True, $"No IPv4 address:port in '{line}'.");
-        return IPEndPoint.Parse(match.Value);
     }
 
     private static async Task<(int ExitCode, IReadOnlyList<string> Lines)> RunUntilExitAsync(
@@ -172,6 +164,4 @@ public sealed partial class ExecutableTests
         }
     }
 
-    [GeneratedRegex(@"\d{1,3}(\.\d{1,3}){3}:\d{1,5}")]
-    private static partial Regex EndPointPattern();
 }
