@@ -1,12 +1,10 @@
-using System.Net;
-using System.Text.RegularExpressions;
 using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.EndToEnd;
 
 /// <summary>SPEC §2 and §8 through the real executable: configuration errors, .env, start-up line, SIGTERM.</summary>
 [Parallelizable(ParallelScope.All)]
-public sealed partial class ExecutableTests
+public sealed class ExecutableTests
 {
     private const string Key = "sk-executable-test-key-8d1f";
 
