@@ -35,9 +35,9 @@ internal sealed class ClientTransport
             pauseWriterThreshold: pauseThreshold,
             resumeWriterThreshold: pauseThreshold / 2,
             useSynchronizationContext: false));
-        // 16 KiB, a whole TLS record's worth: a flush then goes out in one send instead of one per 4 KiB segment.
-        // The buffer is pooled and held only between a write and its flush.
-        Output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
+        // 32 KiB: what one read of the upstream can bring (UpstreamConnection), so the head and a 16 KiB answer
+        // go out in one send, not one per segment. The buffer is pooled and held only between a write and its flush.
+        Output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 32 * 1024, leaveOpen: true));
         _receiving = ReceiveAsync();
     }
 

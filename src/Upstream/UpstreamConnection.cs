@@ -17,7 +17,9 @@ public sealed class UpstreamConnection : IAsyncDisposable
     {
         _socket = socket;
         _stream = stream;
-        Input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 2048, leaveOpen: true));
+        // 32 KiB: SslStream hands over every whole TLS record it holds that fits, so a head and a 16 KiB body
+        // (two records) come in one read and go to the client with one flush. Returned to the pool once consumed.
+        Input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 32 * 1024, minimumReadSize: 2048, leaveOpen: true));
         Output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
         LastUsed = timeProvider.GetTimestamp();
     }
