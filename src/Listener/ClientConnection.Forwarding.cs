@@ -139,7 +139,7 @@ internal sealed partial class ClientConnection
                 return (upstream, outcome);
             }
 
-            ProxyLog.Retrying(_context.Log, _client, "pooled connection closed before a response");
+            ProxyLog.Retrying(_context.Log, Client, "pooled connection closed before a response");
             upstream.Abort();
             var fresh = await RentAsync(fresh: true).ConfigureAwait(false);
             if (fresh is null)

@@ -30,7 +30,8 @@ internal sealed partial class ClientConnection
     private readonly PhaseTimer _timer;
     private readonly RequestHead _request = new();
     private readonly ResponseHead _response = new();
-    private readonly string _client;
+    private readonly IPEndPoint? _remote;
+    private string? _clientText;
     private readonly byte[]? _forwardedFor;
     // Written with Interlocked (a full fence) by one thread, read by the other: BeginStop and the request loop
     // must not both miss each other's write.
@@ -54,14 +55,16 @@ internal sealed partial class ClientConnection
         _transport = new ClientTransport(socket, context.InputPauseThreshold);
         _timer = new PhaseTimer(context.TimeProvider, _transport.Closed, context.Shutdown);
         _timer.Token.UnsafeRegister(static state => Volatile.Read(ref ((ClientConnection)state!)._awaitedUpstream)?.Abort(), this);
-        var remote = socket.RemoteEndPoint as IPEndPoint;
-        _client = remote?.ToString() ?? "unknown";
-        _forwardedFor = context.Options.ForwardClientIp && remote is not null
-            ? Encoding.ASCII.GetBytes(remote.Address.ToString())
+        _remote = socket.RemoteEndPoint as IPEndPoint;
+        _forwardedFor = context.Options.ForwardClientIp && _remote is not null
+            ? Encoding.ASCII.GetBytes(_remote.Address.ToString())
             : null;
     }
 
     private PipeWriter ClientOutput => _transport.Output;
+
+    /// <summary>The client's address for log lines, formatted only when a line is written.</summary>
+    private string Client => _clientText ??= _remote?.ToString() ?? "unknown";
 
     /// <summary>Graceful stop: finish the request in flight, then close; an idle connection closes now.</summary>
     public void BeginStop()
@@ -89,7 +92,7 @@ internal sealed partial class ClientConnection
         }
         catch (Exception e)
         {
-            ProxyLog.Unexpected(_context.Log, e, _client);
+            ProxyLog.Unexpected(_context.Log, e, Client);
             _abortClient = true;
         }
         finally
@@ -302,7 +305,7 @@ internal sealed partial class ClientConnection
     private async Task RejectAsync(RequestRejection reason)
     {
         var status = RequestRejections.StatusCode(reason);
-        ProxyLog.Rejected(_context.Log, _client, status, RequestRejections.Describe(reason));
+        ProxyLog.Rejected(_context.Log, Client, status, RequestRejections.Describe(reason));
         if (_responseStarted)
         {
             _abortClient = true;
@@ -323,7 +326,7 @@ internal sealed partial class ClientConnection
     /// </summary>
     private async Task<bool> ReportAsync(ForwarderError error, string detail)
     {
-        ProxyLog.ForwardingFailed(_context.Log, _client, error, detail);
+        ProxyLog.ForwardingFailed(_context.Log, Client, error, detail);
         if (_responseStarted || error == ForwarderError.ResponseBodyClient)
         {
             _abortClient = true;
@@ -367,7 +370,7 @@ internal sealed partial class ClientConnection
 
         var clock = _context.TimeProvider;
         var firstByte = _firstByte == 0 ? 0 : clock.GetElapsedTime(_started, _firstByte).TotalMilliseconds;
-        ProxyLog.Access(_context.AccessLog, _client, _logMethod ?? "-", _logPath ?? "-", _status, _bytesOut, firstByte, clock.GetElapsedTime(_started).TotalMilliseconds);
+        ProxyLog.Access(_context.AccessLog, Client, _logMethod ?? "-", _logPath ?? "-", _status, _bytesOut, firstByte, clock.GetElapsedTime(_started).TotalMilliseconds);
     }
 
     /// <summary>The path without its query: queries may carry values that do not belong in a log.</summary>
