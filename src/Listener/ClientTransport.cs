@@ -52,9 +52,18 @@ internal sealed class ClientTransport
         var writer = _input.Writer;
         try
         {
+            // A new connection's request has usually arrived with it: the first receive takes it at once, without
+            // first waiting for data (one syscall fewer per connection). A buffer is then held only for a client that
+            // connects and says nothing.
+            var waitForData = false;
             while (true)
             {
-                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                if (waitForData)
+                {
+                    await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                }
+
+                waitForData = true;
                 if (_draining)
                 {
                     // Lingering close: read and drop what the client still sends, so closing does not reset
