@@ -69,9 +69,16 @@ internal static class BodyRelay
             return (await FlushAsync(destination, complete: true, flushToken).ConfigureAwait(false), 0, extra);
         }
 
+        // The caller started the phase's deadline; it is re-armed before every read after the first.
+        var first = true;
         while (true)
         {
-            timer.Arm(state.Bytes);
+            if (!first)
+            {
+                timer.Arm(state.Bytes);
+            }
+
+            first = false;
             ReadResult read;
             try
             {

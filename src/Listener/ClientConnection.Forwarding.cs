@@ -36,9 +36,10 @@ internal sealed partial class ClientConnection
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ForwardAsync(ReadResult read, SequencePosition headEnd, ForwardPlan plan)
     {
-        // :: Step 3 Send the rewritten request upstream. Connecting has its own timeout; sending is bounded by
-        // the response timeout, which starts again once the request is out.
-        _timer.Stop();
+        // :: Step 3 Send the rewritten request upstream. The response timeout bounds it all from here: connecting
+        // (which also has its own, shorter timeout), sending, and waiting for the head. A streamed body has its rate
+        // deadline instead, and the response timeout starts again once that body is out.
+        _timer.StartFixed(_context.Options.UpstreamResponseTimeout);
         var upstream = await RentAsync(fresh: false).ConfigureAwait(false);
         if (upstream is null)
         {
@@ -113,9 +114,16 @@ internal sealed partial class ClientConnection
     private async ValueTask<(UpstreamConnection? Upstream, HeadOutcome Outcome)> SendHeldRequestAsync(
         UpstreamConnection upstream, ForwardPlan plan, ReadOnlySequence<byte> body)
     {
+        var retry = false;
         while (true)
         {
-            _timer.StartFixed(_context.Options.UpstreamResponseTimeout);
+            if (retry)
+            {
+                // A new attempt gets the whole response timeout again (the first was armed in ForwardAsync).
+                _timer.StartFixed(_context.Options.UpstreamResponseTimeout);
+            }
+
+            retry = true;
             WriteRequestHead(upstream.Output, plan);
             foreach (var segment in body)
             {
@@ -225,10 +233,8 @@ internal sealed partial class ClientConnection
         }
         catch (OperationCanceledException)
         {
-            var shutdown = _timer.Cause == CancelCause.Shutdown;
-            await ReportAsync(
-                shutdown ? ForwarderError.ShutdownTimeout : ForwarderError.ResponseBodyClient,
-                shutdown ? "shutdown before the upstream connection was ready" : "client went away before the upstream connection was ready").ConfigureAwait(false);
+            // The response timeout (armed before renting), the shutdown, or the client's leaving.
+            await ReportHeadFailureAsync(HeadOutcome.Canceled).ConfigureAwait(false);
             return null;
         }
     }

@@ -119,6 +119,7 @@ internal sealed partial class ClientConnection
         }
 
         var started = false;
+        var headTimeoutArmed = false;
         while (true)
         {
             ReadResult read;
@@ -148,7 +149,6 @@ internal sealed partial class ClientConnection
                 started = true;
                 Interlocked.Exchange(ref _waitingForRequest, 0);
                 BeginRequest();
-                _timer.StartFixed(_context.Options.RequestHeadTimeout);
             }
 
             // :: Step 2 Route, validate and authenticate, all before a byte goes upstream.
@@ -159,6 +159,14 @@ internal sealed partial class ClientConnection
                     // The client closed in the middle of a request: nobody is left to answer.
                     return false;
                 case Decision.NeedMore:
+                    // The head timeout starts at the first read that leaves the request incomplete. Most requests
+                    // arrive whole in one read and never arm it: each arming is a timer update.
+                    if (!headTimeoutArmed)
+                    {
+                        headTimeoutArmed = true;
+                        _timer.StartFixed(_context.Options.RequestHeadTimeout);
+                    }
+
                     input.AdvanceTo(buffer.Start, buffer.End);
                     continue;
                 case Decision.AnsweredLocally:

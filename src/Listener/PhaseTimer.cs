@@ -106,8 +106,6 @@ internal sealed class PhaseTimer : IDisposable
         }
     }
 
-    public void Stop() => _deadline.CancelAfter(Timeout.InfiniteTimeSpan);
-
     public void Dispose()
     {
         _shutdown.Dispose();
