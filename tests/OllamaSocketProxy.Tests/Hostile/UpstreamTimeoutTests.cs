@@ -36,6 +36,36 @@ public sealed class UpstreamTimeoutTests
     }
 
     [Test]
+    public async Task ResponseTimeoutEndsBeforeASlowerConnectTimeout_Gets504NotAHang()
+    {
+        // The response timeout counts from when the request goes upstream, a connect included: configured shorter
+        // than the connect timeout, it is the one that answers.
+        var responseTimeout = TimeSpan.FromSeconds(5);
+        var clock = new ObservedClock();
+        await using var silent = new SilentListener();
+        await using var proxy = await ProxyHarness.StartAsync(
+            $"https://127.0.0.1:{silent.Port}",
+            new Dictionary<string, string?>
+            {
+                ["PROXY_UPSTREAM_CONNECT_TIMEOUT"] = "60",
+                ["PROXY_UPSTREAM_RESPONSE_TIMEOUT"] = "5",
+            },
+            clock);
+        var client = await proxy.ConnectAsync();
+
+        await client.SendAsync(proxy.Get("/api/tags"));
+        await silent.WaitForAcceptedAsync(1);
+        await clock.WaitForArmedAsync(TimeSpan.FromSeconds(60));
+        await clock.WaitForArmedAsync(responseTimeout);
+        clock.Advance(responseTimeout);
+        var response = await client.ReadResponseAsync();
+
+        ProxyAssert.IsJsonError(response, 504);
+        await ProxyAssert.ClosesConnectionAsync(client, response);
+        await client.DisposeAsync();
+    }
+
+    [Test]
     public async Task NoResponseHeadWithinTheResponseTimeout_Gets504JsonAndTheUpstreamIsAborted()
     {
         var responseTimeout = TimeSpan.FromMinutes(10);
