@@ -69,16 +69,9 @@ internal static class BodyRelay
             return (await FlushAsync(destination, complete: true, flushToken).ConfigureAwait(false), 0, extra);
         }
 
-        // The caller started the phase's deadline; it is re-armed before every read after the first.
-        var first = true;
+        // The caller started the phase's deadline for the first read; it is re-armed before every later one.
         while (true)
         {
-            if (!first)
-            {
-                timer.Arm(state.Bytes);
-            }
-
-            first = false;
             ReadResult read;
             try
             {
@@ -120,6 +113,8 @@ internal static class BodyRelay
             {
                 return (RelayResult.SourceEnded, state.Bytes, false);
             }
+
+            timer.Arm(state.Bytes);
         }
     }
 

@@ -114,16 +114,8 @@ internal sealed partial class ClientConnection
     private async ValueTask<(UpstreamConnection? Upstream, HeadOutcome Outcome)> SendHeldRequestAsync(
         UpstreamConnection upstream, ForwardPlan plan, ReadOnlySequence<byte> body)
     {
-        var retry = false;
         while (true)
         {
-            if (retry)
-            {
-                // A new attempt gets the whole response timeout again (the first was armed in ForwardAsync).
-                _timer.StartFixed(_context.Options.UpstreamResponseTimeout);
-            }
-
-            retry = true;
             WriteRequestHead(upstream.Output, plan);
             foreach (var segment in body)
             {
@@ -149,6 +141,8 @@ internal sealed partial class ClientConnection
 
             ProxyLog.Retrying(_context.Log, Client, "pooled connection closed before a response");
             upstream.Abort();
+            // The new attempt gets the whole response timeout again (the first was armed in ForwardAsync).
+            _timer.StartFixed(_context.Options.UpstreamResponseTimeout);
             var fresh = await RentAsync(fresh: true).ConfigureAwait(false);
             if (fresh is null)
             {

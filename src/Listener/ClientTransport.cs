@@ -52,18 +52,10 @@ internal sealed class ClientTransport
         var writer = _input.Writer;
         try
         {
-            // A new connection's request has usually arrived with it: the first receive takes it at once, without
-            // first waiting for data (one syscall fewer per connection). A buffer is then held only for a client that
-            // connects and says nothing.
-            var waitForData = false;
+            // A new connection's request has usually arrived with it: the first receive takes it at once. After
+            // that, each receive first waits for data with a zero-byte read, so an idle connection holds no buffer.
             while (true)
             {
-                if (waitForData)
-                {
-                    await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
-                }
-
-                waitForData = true;
                 if (_draining)
                 {
                     // Lingering close: read and drop what the client still sends, so closing does not reset
@@ -72,23 +64,25 @@ internal sealed class ClientTransport
                     {
                         break;
                     }
-
-                    continue;
                 }
-
-                var memory = writer.GetMemory(ReceiveSize);
-                var received = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
-                if (received == 0)
+                else
                 {
-                    break;
+                    var memory = writer.GetMemory(ReceiveSize);
+                    var received = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
+                    if (received == 0)
+                    {
+                        break;
+                    }
+
+                    writer.Advance(received);
+                    var flush = await writer.FlushAsync().ConfigureAwait(false);
+                    if (flush.IsCompleted)
+                    {
+                        _draining = true;
+                    }
                 }
 
-                writer.Advance(received);
-                var flush = await writer.FlushAsync().ConfigureAwait(false);
-                if (flush.IsCompleted)
-                {
-                    _draining = true;
-                }
+                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
