@@ -1,5 +1,9 @@
 using BenchmarkDotNet.Running;
+using OllamaSocketProxy.Listener;
 using OllamaSocketProxy.Micro;
+
+// As the proxy's own Program.cs does, before the first socket; the benchmark processes inherit it.
+ProxyServer.PreferInlineSocketCompletions();
 
 if (args is ["--check"])
 {

@@ -4,14 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OllamaSocketProxy.Listener;
 
-// Socket completions run their continuations on the socket engine's own threads instead of hopping through the
-// thread pool: with the request loop's inline pipe schedulers, a request goes from epoll to the upstream write
-// without a queue in between (bench/run.sh: CPU per request on new connections fell by about a third). The
-// runtime reads this once, at the first socket; an operator's own setting wins.
-if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
-{
-    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-}
+ProxyServer.PreferInlineSocketCompletions();
 
 // SPEC §2: a .env in the working directory is read first; a variable set in the real environment wins.
 try
