@@ -543,4 +543,7 @@ main() {
   if ((FAILED)); then log "some target gave wrong answers or errors: the run FAILED"; exit 1; fi
 }
 
-main
+# Sourced (bench/profile.sh uses these functions), it only defines them.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  main
+fi
