@@ -106,7 +106,9 @@ public sealed class UpstreamPool : IAsyncDisposable
     {
         try
         {
-            while (IdleCount < _prewarm && !_disposing.IsCancellationRequested)
+            // The shortfall seen now, not a chase of IdleCount: requests taking connections meanwhile are served
+            // on demand, and the next sweep tops the pool up again.
+            for (var missing = _prewarm - IdleCount; missing > 0 && !_disposing.IsCancellationRequested; missing--)
             {
                 var connection = await _connector.ConnectAsync(_disposing.Token).ConfigureAwait(false);
                 Return(connection);
