@@ -62,6 +62,9 @@ public sealed class ProxyServer : IAsyncDisposable
     /// <summary>Client connections open now.</summary>
     public int ConnectionCount => Volatile.Read(ref _connectionCount);
 
+    /// <summary>Upstream connections waiting in the pool.</summary>
+    public int IdleUpstreamConnections => _pool.IdleCount;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var listener = new Socket(_options.Listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);

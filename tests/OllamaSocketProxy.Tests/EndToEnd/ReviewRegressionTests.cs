@@ -77,9 +77,11 @@ public sealed class ReviewRegressionTests
             new Dictionary<string, string?> { ["PROXY_UPSTREAM_PREWARM"] = "2" },
             timeProvider: new ObservedClock());
 
-        // Connection 2 is accepted only after connection 1 was handshaken and returned to the pool (WarmAsync runs them
-        // one after the other); its own handshake done means the server wrote its session tickets on both.
+        // Connection 2's handshake done on the upstream's side means the server wrote its session tickets on both;
+        // the request goes once the proxy has both in its pool (the upstream sees the handshake end a moment before
+        // the proxy returns the connection).
         var warmed = await proxy.Origin.WaitForConnectionAsync(2);
+        await proxy.WaitForServerAsync(server => server.IdleUpstreamConnections == 2);
         var response = await proxy.SendAsync(proxy.Get("/api/tags"));
 
         using (Assert.EnterMultipleScope())

@@ -49,7 +49,8 @@ public sealed class ConnectionLimitTests
         ProxyAssert.IsJsonError(await refused.ReadResponseAsync(), 503);
 
         await admitted[0].DisposeAsync();
-        await WaitForConnectionCountAsync(proxy, 1);
+        // The proxy frees a slot only after it closed the socket, later than anything a client can see.
+        await proxy.WaitForServerAsync(server => server.ConnectionCount <= 1);
         var next = await proxy.ConnectAsync();
         await next.SendAsync(proxy.Get("/api/next"));
         var response = await next.ReadResponseAsync();
@@ -71,18 +72,5 @@ public sealed class ConnectionLimitTests
 
         Assert.That(proxy.Server.ConnectionCount, Is.EqualTo(count));
         return clients;
-    }
-
-    /// <summary>
-    /// The proxy frees a connection's slot only after it has closed the socket, later than anything a client can
-    /// see; the count it publishes is awaited instead, bounded by the failure guard.
-    /// </summary>
-    private static async Task WaitForConnectionCountAsync(ProxyHarness proxy, int count)
-    {
-        using var timeout = EventTimeout.NewSource();
-        while (proxy.Server.ConnectionCount > count)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(5), timeout.Token);
-        }
     }
 }

@@ -133,6 +133,19 @@ public sealed class ProxyHarness : IAsyncDisposable
     }
 
     /// <summary>An authenticated <c>GET</c> of <paramref name="target"/>.</summary>
+    /// <summary>
+    /// Waits for state the proxy publishes but no client can see (its connection count, its idle upstream
+    /// connections): checked every 5 ms, bounded by the failure guard.
+    /// </summary>
+    public async Task WaitForServerAsync(Func<ProxyServer, bool> condition)
+    {
+        using var timeout = EventTimeout.NewSource();
+        while (!condition(Server))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(5), timeout.Token);
+        }
+    }
+
     public string Get(string target) => $"GET {target} HTTP/1.1\r\nHost: proxy.test\r\n{AuthorizationField}\r\n";
 
     /// <summary>Replaces <c>{auth}</c> in a request template with <see cref="AuthorizationField"/>, and control-character names.</summary>
