@@ -30,7 +30,7 @@ public class RequestHeadBenchmarks
 
     private readonly RequestHead _head = new();
     private readonly RequestRewriter _rewriter = new("ollama.com", "upstream-key");
-    private readonly Authenticator _authenticator = new("proxy-token");
+    private readonly TokenAuthentication _authentication = new("proxy-token");
     private readonly ArrayBufferWriter<byte> _output = new(4096);
     private ReadOnlySequence<byte> _bytes;
 
@@ -46,7 +46,7 @@ public class RequestHeadBenchmarks
     public int ParseAuthenticateRewrite()
     {
         var reader = new SequenceReader<byte>(_bytes);
-        if (!RequestHeadParser.TryParse(ref reader, RequestLimits.Default, _head) || !_authenticator.IsAuthorized(_head))
+        if (!RequestHeadParser.TryParse(ref reader, RequestLimits.Default, _head) || _authentication.Authenticate(_head) is null)
         {
             throw new InvalidOperationException("benchmark input did not parse");
         }

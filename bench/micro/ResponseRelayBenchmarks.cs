@@ -19,7 +19,7 @@ public class ResponseRelayBenchmarks
     private readonly Pipe _upstream = new(new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
     private readonly Pipe _client = new(new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
     private readonly CancellationTokenSource _never = new();
-    private PhaseTimer _timer = null!;
+    private TimeoutControl _timer = null!;
     private ReadOnlySequence<byte> _responseHead;
     private byte[] _chunkedBody = [];
 
@@ -38,8 +38,8 @@ public class ResponseRelayBenchmarks
 
         body.Append("0\r\n\r\n");
         _chunkedBody = Encoding.ASCII.GetBytes(body.ToString());
-        _timer = new PhaseTimer(TimeProvider.System, _never.Token, _never.Token);
-        _timer.StartIdle(TimeSpan.FromMinutes(5));
+        _timer = new TimeoutControl(TimeProvider.System, _never.Token, _never.Token);
+        _timer.ArmIdle(TimeoutReason.ResponseBody, TimeSpan.FromMinutes(5));
     }
 
     [Benchmark]

@@ -4,24 +4,26 @@ using OllamaSocketProxy.Upstream;
 
 namespace OllamaSocketProxy.Listener;
 
-/// <summary>What every client connection shares: options, the upstream pool, the rewriter, the logs, the clock.</summary>
+/// <summary>What every client connection shares: options, the upstream pool, authentication and policies, the logs, the clock.</summary>
 internal sealed class ProxyContext(
     ProxyOptions options,
     UpstreamPool pool,
+    RequestPolicies policies,
     ILoggerFactory loggerFactory,
     TimeProvider timeProvider,
     CancellationToken shutdown)
 {
     /// <summary>
     /// Content-Length bodies up to this size are read whole before anything is sent, so a pooled upstream
-    /// connection that turns out dead can be replaced and the request sent again (SPEC §7).
+    /// connection that turns out dead can be replaced and the request sent again (docs/BEHAVIOUR.md#connections).
     /// </summary>
     public const int HeldBodyLimit = 64 * 1024;
 
     public ProxyOptions Options { get; } = options;
     public UpstreamPool Pool { get; } = pool;
     public RequestRewriter Rewriter { get; } = new(UpstreamEndpoint.FromUri(options.UpstreamUrl).Authority, options.ApiKey);
-    public Authenticator Authenticator { get; } = new(options.AuthToken);
+    public TokenAuthentication Authentication { get; } = new(options.AuthToken);
+    public RequestPolicies Policies { get; } = policies;
     public TimeProvider TimeProvider { get; } = timeProvider;
     public ILogger Log { get; } = loggerFactory.CreateLogger("OllamaSocketProxy");
     public ILogger AccessLog { get; } = loggerFactory.CreateLogger("OllamaSocketProxy.Access");

@@ -40,13 +40,19 @@ public sealed class ProxyServer : IAsyncDisposable
     }
 
     public ProxyServer(ProxyOptions options, ILoggerFactory loggerFactory, TimeProvider? timeProvider = null)
+        : this(options, loggerFactory, timeProvider, [])
+    {
+    }
+
+    /// <param name="policies">The request policies, in the order they are asked (docs/ARCHITECTURE.md#policies).</param>
+    internal ProxyServer(ProxyOptions options, ILoggerFactory loggerFactory, TimeProvider? timeProvider, IReadOnlyList<RequestPolicy> policies)
     {
         _options = options;
         _timeProvider = timeProvider ?? TimeProvider.System;
         var connector = new UpstreamConnector(
             UpstreamEndpoint.FromUri(options.UpstreamUrl), options.UpstreamCaCertificates, options.UpstreamConnectTimeout, _timeProvider);
         _pool = new UpstreamPool(connector, options.UpstreamPoolIdleTimeout, options.UpstreamPrewarm, _timeProvider);
-        _context = new ProxyContext(options, _pool, loggerFactory, _timeProvider, _shutdown.Token);
+        _context = new ProxyContext(options, _pool, new RequestPolicies(policies), loggerFactory, _timeProvider, _shutdown.Token);
 
         _idleTrim = _timeProvider.CreateTimer(static _ => TrimMemory(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
 

@@ -11,14 +11,20 @@ internal enum ChunkedRelayMode
     /// <summary>Every byte untouched, trailers included (responses to HTTP/1.1 clients).</summary>
     Untouched,
 
-    /// <summary>Untouched up to the last chunk, which goes on as <c>0\r\n\r\n</c> without trailers (request bodies, SPEC §5).</summary>
+    /// <summary>Untouched up to the last chunk, which goes on as <c>0\r\n\r\n</c> without trailers (request bodies: docs/BEHAVIOUR.md#forwarded-request).</summary>
     WithoutTrailers,
 
-    /// <summary>Only the chunk data (responses to HTTP/1.0 clients, SPEC §6).</summary>
+    /// <summary>Only the chunk data (responses to HTTP/1.0 clients: docs/BEHAVIOUR.md#response).</summary>
     Dechunked,
 }
 
-/// <summary>How a relay ended; the caller knows from it which side failed (STYLE 7).</summary>
+/// <summary>Sees the bytes of a body exactly as they are written to the destination (a usage counter, say).</summary>
+internal interface IBodyObserver
+{
+    void OnBytes(in ReadOnlySequence<byte> bytes);
+}
+
+/// <summary>How a relay ended; the caller knows from it which side failed, and says so in its log line.</summary>
 internal enum RelayResult
 {
     Completed,
@@ -44,7 +50,7 @@ internal enum RelayResult
 
 /// <summary>
 /// Copies one message body from a pipe to a pipe, as it arrives: one write and one flush per read, never a
-/// buffered stream (SPEC §6). Framing is followed so the copy stops exactly at the end of the message.
+/// buffered stream (docs/BEHAVIOUR.md#response). Framing is followed so the copy stops exactly at the end of the message.
 /// </summary>
 internal static class BodyRelay
 {
@@ -52,9 +58,10 @@ internal static class BodyRelay
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<(RelayResult Result, long Bytes, bool ExtraSourceBytes)> CopyAsync(
         PipeReader source, PipeWriter destination, BodyFraming framing, ChunkedRelayMode mode,
-        long maxBytes, PhaseTimer timer, CancellationToken readToken, CancellationToken flushToken)
+        long maxBytes, TimeoutControl timeouts, CancellationToken readToken, CancellationToken flushToken,
+        IBodyObserver? observer = null)
     {
-        var state = new CopyState(framing, mode, maxBytes);
+        var state = new CopyState(framing, mode, maxBytes, observer);
         if (framing.Kind == BodyKind.None || (framing.Kind == BodyKind.ContentLength && framing.Length == 0))
         {
             // Nothing to read: a read here would wait for bytes that never come. Bytes already buffered after the
@@ -114,7 +121,7 @@ internal static class BodyRelay
                 return (RelayResult.SourceEnded, state.Bytes, false);
             }
 
-            timer.Arm(state.Bytes);
+            timeouts.Rearm(state.Bytes);
         }
     }
 
@@ -137,7 +144,7 @@ internal static class BodyRelay
     }
 
     /// <summary>Where a copy stands between reads.</summary>
-    private struct CopyState(BodyFraming framing, ChunkedRelayMode mode, long maxBytes)
+    private struct CopyState(BodyFraming framing, ChunkedRelayMode mode, long maxBytes, IBodyObserver? observer)
     {
         private long _remaining = framing.Length;
         private ChunkedParser _chunked;
@@ -235,8 +242,9 @@ internal static class BodyRelay
             _ => run == ChunkRun.Data,
         };
 
-        private static void Write(PipeWriter destination, ReadOnlySequence<byte> bytes)
+        private readonly void Write(PipeWriter destination, ReadOnlySequence<byte> bytes)
         {
+            observer?.OnBytes(bytes);
             foreach (var segment in bytes)
             {
                 destination.Write(segment.Span);

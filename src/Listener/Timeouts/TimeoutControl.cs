@@ -16,12 +16,15 @@ internal enum CancelCause
 }
 
 /// <summary>
-/// The one cancellation of a connection (STYLE 9): <see cref="Token"/> fires when the client goes away, when the
-/// host stops for good, or when the deadline of the current phase passes. Each phase sets its own deadline: a
-/// fixed time, an idle time re-armed on every read, or a minimum data rate. Writes to the client use
-/// <see cref="WriteToken"/>, which ignores the client's FIN: a client that half-closed still gets its answer.
+/// The one cancellation of a connection (docs/ARCHITECTURE.md#timeouts): <see cref="Token"/> fires when the client
+/// goes away, when the host stops for good, or when the deadline of the current phase passes. Every deadline is armed
+/// together with the <see cref="TimeoutReason"/> it guards, so what its expiry means is never guessed from where it
+/// was caught: <see cref="TimeoutOutcomes.For"/> maps the phase to its outcome. The deadline is a fixed time, an idle
+/// time re-armed on every read, or a minimum data rate (Kestrel's <c>TimeoutControl</c> with <c>TimeoutReason</c>).
+/// Writes to the client use <see cref="WriteToken"/>, which ignores the client's FIN: a client that half-closed
+/// still gets its answer.
 /// </summary>
-internal sealed class PhaseTimer : IDisposable
+internal sealed class TimeoutControl : IDisposable
 {
     private readonly CancellationTokenSource _deadline;
     private readonly CancellationTokenSource _source;
@@ -34,12 +37,12 @@ internal sealed class PhaseTimer : IDisposable
     private TimeSpan _grace;
     private long _phaseStart;
 
-    public PhaseTimer(TimeProvider timeProvider, CancellationToken clientGone, CancellationToken shutdown)
+    public TimeoutControl(TimeProvider timeProvider, CancellationToken clientGone, CancellationToken shutdown)
     {
         _timeProvider = timeProvider;
         _clientGone = clientGone;
         _deadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
-        _shutdown = shutdown.UnsafeRegister(static state => ((PhaseTimer)state!).Shutdown(), this);
+        _shutdown = shutdown.UnsafeRegister(static state => ((TimeoutControl)state!).Shutdown(), this);
         _source = CancellationTokenSource.CreateLinkedTokenSource(_deadline.Token, clientGone);
     }
 
@@ -49,11 +52,17 @@ internal sealed class PhaseTimer : IDisposable
     /// <summary>Fires on a deadline or on shutdown, not on the client's FIN.</summary>
     public CancellationToken WriteToken => _deadline.Token;
 
+    /// <summary>The phase whose deadline is armed now.</summary>
+    public TimeoutReason Phase { get; private set; }
+
     /// <summary>Why <see cref="Token"/> fired.</summary>
     public CancelCause Cause => _clientGone.IsCancellationRequested ? CancelCause.ClientGone
         : _shuttingDown ? CancelCause.Shutdown
         : _deadline.IsCancellationRequested ? CancelCause.Timeout
         : CancelCause.None;
+
+    /// <summary>What the client gets now that <see cref="Token"/> fired in the current phase.</summary>
+    public TimeoutOutcome Outcome => TimeoutOutcomes.For(Phase, Cause);
 
     private void Shutdown()
     {
@@ -61,28 +70,32 @@ internal sealed class PhaseTimer : IDisposable
         _deadline.Cancel();
     }
 
-    /// <summary>The phase must end within <paramref name="timeout"/>.</summary>
-    public void StartFixed(TimeSpan timeout)
+    /// <summary><paramref name="phase"/> must end within <paramref name="timeout"/>.</summary>
+    public void Arm(TimeoutReason phase, TimeSpan timeout)
     {
+        Phase = phase;
         _idle = Timeout.InfiniteTimeSpan;
         _bytesPerSecond = 0;
         _deadline.CancelAfter(timeout);
     }
 
-    /// <summary>Every read of the phase must complete within <paramref name="idle"/>; see <see cref="Arm"/>.</summary>
-    public void StartIdle(TimeSpan idle)
+    /// <summary>Every read of <paramref name="phase"/> must complete within <paramref name="idle"/>; see <see cref="Rearm"/>.</summary>
+    public void ArmIdle(TimeoutReason phase, TimeSpan idle)
     {
+        Phase = phase;
         _idle = idle;
         _bytesPerSecond = 0;
         _deadline.CancelAfter(idle);
     }
 
     /// <summary>
-    /// After <paramref name="grace"/>, the bytes received must keep up with <paramref name="bytesPerSecond"/>
-    /// (Kestrel's MinRequestBodyDataRate): a body that trickles in is cut, one that flows is never.
+    /// After <paramref name="grace"/>, the bytes received in <paramref name="phase"/> must keep up with
+    /// <paramref name="bytesPerSecond"/> (Kestrel's MinRequestBodyDataRate): a body that trickles in is cut, one that
+    /// flows is never.
     /// </summary>
-    public void StartRate(double bytesPerSecond, TimeSpan grace)
+    public void ArmRate(TimeoutReason phase, double bytesPerSecond, TimeSpan grace)
     {
+        Phase = phase;
         _idle = Timeout.InfiniteTimeSpan;
         _bytesPerSecond = bytesPerSecond;
         _grace = grace;
@@ -90,8 +103,8 @@ internal sealed class PhaseTimer : IDisposable
         _deadline.CancelAfter(bytesPerSecond > 0 ? grace + TimeSpan.FromSeconds(1 / bytesPerSecond) : Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>Re-arms the deadline before a read, given the bytes the phase has moved so far.</summary>
-    public void Arm(long bytesSoFar)
+    /// <summary>Re-arms the current phase's deadline before a read, given the bytes the phase has moved so far.</summary>
+    public void Rearm(long bytesSoFar)
     {
         if (_bytesPerSecond > 0)
         {

@@ -1,0 +1,99 @@
+using System.Buffers;
+using OllamaSocketProxy.Http1;
+
+namespace OllamaSocketProxy.Listener;
+
+/// <summary>
+/// Step 2 of a request: everything decided before a byte goes upstream, in the order the rules need it
+/// (docs/BEHAVIOUR.md): a malformed request is refused whatever its token, so the head and its framing are
+/// validated first; then the proxy's own answers, which need no token; then authentication, the body limit, and
+/// the policies. Writes nothing upstream; writes to the client only the proxy's own answers.
+/// </summary>
+internal sealed class RequestIntake(ClientConnection connection)
+{
+    /// <summary>
+    /// Parses and judges the request at the start of <paramref name="buffer"/>. Throws
+    /// <see cref="RequestRejectionException"/> for a request the client got wrong.
+    /// </summary>
+    /// <param name="headEnd">Where the head ends in <paramref name="buffer"/> (the body, if any, follows).</param>
+    public Decision Decide(ReadOnlySequence<byte> buffer, out SequencePosition headEnd)
+    {
+        var context = connection.Context;
+        var request = connection.Request;
+        var head = request.Head;
+        var reader = new SequenceReader<byte>(buffer);
+        headEnd = buffer.Start;
+        if (!RequestHeadParser.TryParse(ref reader, context.Options.Limits, head))
+        {
+            return Decision.NeedMore;
+        }
+
+        request.HeadParsed = true;
+        headEnd = reader.Position;
+        var method = head.Method;
+
+        // A CONNECT would open a tunnel anywhere; a TRACE echo would show the injected key (docs/BEHAVIOUR.md#routing).
+        if (method is RequestMethod.Connect or RequestMethod.Trace)
+        {
+            RequestRejections.Throw(RequestRejection.MethodNotAllowed);
+        }
+
+        var target = RequestTarget.Map(head.Target);
+        request.Target = target;
+        if (context.Options.AccessLog)
+        {
+            request.Log.Capture(head, target);
+        }
+
+        if (target.Kind == TargetKind.Asterisk && method != RequestMethod.Options)
+        {
+            RequestRejections.Throw(RequestRejection.InvalidRequestTarget);
+        }
+
+        var framing = BodyFraming.ForRequest(head);
+        request.Framing = framing;
+
+        // Ollama's health check and OPTIONS * spend nothing upstream, and the ollama CLI sends them without a token.
+        if (target.Kind == TargetKind.Asterisk || (target.Kind == TargetKind.Root && method is RequestMethod.Get or RequestMethod.Head))
+        {
+            // A body on a local request is not read: the connection closes after the answer instead.
+            request.CloseAfterResponse = head.WantsClose || connection.Stopping || framing.Kind != BodyKind.None;
+            connection.Responses.WriteLocalAnswer(target.Kind, request.CloseAfterResponse);
+            return Decision.AnsweredLocally;
+        }
+
+        request.Client = context.Authentication.Authenticate(head);
+        if (request.Client is null)
+        {
+            RequestRejections.Throw(RequestRejection.Unauthorized);
+        }
+
+        if (framing.Kind == BodyKind.ContentLength && framing.Length > context.Options.MaxRequestBodySize)
+        {
+            RequestRejections.Throw(RequestRejection.BodyTooLarge);
+        }
+
+        var held = framing.Kind == BodyKind.None
+            || (framing.Kind == BodyKind.ContentLength && framing.Length <= ProxyContext.HeldBodyLimit && !head.ExpectsContinue);
+        if (held)
+        {
+            if (reader.Remaining < framing.Length)
+            {
+                // Parsed again once the rest of the small body is in: cheap, and the bytes stay in one buffer.
+                return Decision.NeedMore;
+            }
+
+            request.BodyHeld = true;
+            request.HeldBody = buffer.Slice(headEnd, framing.Kind == BodyKind.None ? 0 : framing.Length);
+        }
+
+        var verdict = context.Policies.OnRequest(request);
+        if (verdict.IsRefusal)
+        {
+            request.Refusal = verdict;
+            return Decision.Refused;
+        }
+
+        return Decision.Forward;
+    }
+}
