@@ -50,12 +50,18 @@ public sealed class ProxyHarness : IAsyncDisposable
     /// <param name="variables">Extra or replaced environment variables; a <c>null</c> value removes one.</param>
     /// <param name="requireToken">Whether <c>PROXY_AUTH_TOKEN</c> is set.</param>
     /// <param name="timeProvider">The proxy's clock (a <c>FakeTimeProvider</c> for tests of minutes-long waits).</param>
-    public static async Task<ProxyHarness> StartAsync(
-        TestUpstream upstream, IReadOnlyDictionary<string, string?>? variables = null, bool requireToken = true, TimeProvider? timeProvider = null)
+    public static Task<ProxyHarness> StartAsync(
+        TestUpstream upstream, IReadOnlyDictionary<string, string?>? variables = null, bool requireToken = true, TimeProvider? timeProvider = null) =>
+        StartAsync(upstream, [], variables, requireToken, timeProvider);
+
+    /// <summary>A proxy with request policies plugged into its pipeline, in order.</summary>
+    internal static async Task<ProxyHarness> StartAsync(
+        TestUpstream upstream, IReadOnlyList<RequestPolicy> policies, IReadOnlyDictionary<string, string?>? variables = null,
+        bool requireToken = true, TimeProvider? timeProvider = null)
     {
         try
         {
-            return await StartAsync(upstream.Origin, upstream, variables, requireToken, timeProvider);
+            return await StartAsync(upstream.Origin, upstream, variables, requireToken, timeProvider, policies);
         }
         catch
         {
@@ -67,10 +73,11 @@ public sealed class ProxyHarness : IAsyncDisposable
     /// <summary>A proxy pointed at an origin that is not a test upstream (nothing listening, for example).</summary>
     public static Task<ProxyHarness> StartAsync(
         string upstreamOrigin, IReadOnlyDictionary<string, string?>? variables = null, TimeProvider? timeProvider = null) =>
-        StartAsync(upstreamOrigin, null, variables, requireToken: true, timeProvider);
+        StartAsync(upstreamOrigin, null, variables, requireToken: true, timeProvider, []);
 
     private static async Task<ProxyHarness> StartAsync(
-        string upstreamOrigin, TestUpstream? upstream, IReadOnlyDictionary<string, string?>? variables, bool requireToken, TimeProvider? timeProvider)
+        string upstreamOrigin, TestUpstream? upstream, IReadOnlyDictionary<string, string?>? variables, bool requireToken, TimeProvider? timeProvider,
+        IReadOnlyList<RequestPolicy> policies)
     {
         var apiKey = $"sk-upstream-key-{Guid.NewGuid():N}";
         var token = $"proxy-token-{Guid.NewGuid():N}";
@@ -95,7 +102,7 @@ public sealed class ProxyHarness : IAsyncDisposable
         ProxyServer? server = null;
         try
         {
-            server = new ProxyServer(options, loggerFactory, timeProvider);
+            server = new ProxyServer(options, loggerFactory, timeProvider, policies);
             using var timeout = EventTimeout.NewSource();
             await server.StartAsync(timeout.Token);
             return new ProxyHarness(server, upstream, apiKey, token, logs, loggerFactory);

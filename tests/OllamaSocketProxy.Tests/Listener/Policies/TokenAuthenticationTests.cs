@@ -1,0 +1,41 @@
+using OllamaSocketProxy.Listener;
+using OllamaSocketProxy.Tests.Http1;
+
+namespace OllamaSocketProxy.Tests.Listener.Policies;
+
+/// <summary>Authentication names the client from its token, or refuses it (docs/BEHAVIOUR.md#authentication).</summary>
+public sealed class TokenAuthenticationTests
+{
+    private const string Token = "proxy-token-123";
+
+    private static ClientIdentity? Authenticate(string? configured, string fields)
+    {
+        var head = RequestParse.Run($"GET /api/tags HTTP/1.1\r\nHost: x\r\n{fields}\r\n", BufferShapes.OneSegment).Head;
+        return new TokenAuthentication(configured).Authenticate(head);
+    }
+
+    [TestCase("Authorization: Bearer proxy-token-123\r\n")]
+    [TestCase("Authorization: bearer proxy-token-123\r\n")]
+    [TestCase("Authorization: BEARER proxy-token-123\r\n")]
+    [TestCase("x-api-key: proxy-token-123\r\n")]
+    [TestCase("Authorization: Bearer wrong\r\nx-api-key: proxy-token-123\r\n")]
+    public void RightToken_NamesTheDefaultClient(string fields) =>
+        Assert.That(Authenticate(Token, fields), Is.SameAs(ClientIdentity.Default));
+
+    [TestCase("")]
+    [TestCase("Authorization: Bearer proxy-token-12\r\n")]
+    [TestCase("Authorization: Bearer proxy-token-1234\r\n")]
+    [TestCase("Authorization: Basic proxy-token-123\r\n")]
+    [TestCase("Authorization: Bearer  proxy-token-123\r\n")]
+    [TestCase("Authorization: Bearer\r\n")]
+    [TestCase("Authorization: Bearer proxy-token-123\r\nAuthorization: Bearer proxy-token-123\r\n")]
+    [TestCase("x-api-key: proxy-token-123\r\nx-api-key: proxy-token-123\r\n")]
+    [TestCase("Proxy-Authorization: Bearer proxy-token-123\r\n")]
+    public void MissingWrongOrRepeatedToken_IsRefused(string fields) =>
+        Assert.That(Authenticate(Token, fields), Is.Null);
+
+    [TestCase("")]
+    [TestCase("Authorization: Bearer anything\r\n")]
+    public void NoConfiguredToken_LetsEveryoneInAsTheDefaultClient(string fields) =>
+        Assert.That(Authenticate(null, fields), Is.SameAs(ClientIdentity.Default));
+}
