@@ -414,7 +414,6 @@ internal sealed partial class ClientConnection
             var reusable = !_response.WantsClose && _responseFraming.Kind != BodyKind.UntilClose && !extra;
             if (reusable)
             {
-                upstream.RequestCount++;
                 _context.Pool.Return(upstream);
             }
             else
