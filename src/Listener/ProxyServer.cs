@@ -112,8 +112,8 @@ public sealed class ProxyServer : IAsyncDisposable
             catch (Exception e) when (e is ObjectDisposedException || Volatile.Read(ref _stopped) != 0)
             {
                 // Stopped. TcpListener.Stop does not synchronize with AcceptSocketAsync: an accept under way fails with
-                // SocketException, a later one with InvalidOperationException, ObjectDisposedException or, as Stop
-                // clears the socket after the active flag, NullReferenceException.
+                // SocketException, a later one with InvalidOperationException, or, when Stop runs between the
+                // listener's check and its use of the socket, ObjectDisposedException or NullReferenceException.
                 return;
             }
             catch (SocketException)
