@@ -58,8 +58,6 @@ internal static class HttpSyntax
 
     public static bool IsTargetChar(byte b) => s_target[b];
 
-    public static bool IsWhitespace(byte b) => b is (byte)' ' or (byte)'\t';
-
     /// <summary>Removes optional whitespace (OWS, RFC 9110 §5.6.3) from both ends.</summary>
     public static ReadOnlySpan<byte> TrimWhitespace(ReadOnlySpan<byte> span) => span.Trim(" \t"u8);
 

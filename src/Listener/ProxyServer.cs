@@ -18,7 +18,7 @@ public sealed class ProxyServer : IAsyncDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ConcurrentDictionary<ClientConnection, Task> _connections = new();
     private readonly byte[] _tooManyConnections;
-    private Socket? _listener;
+    private TcpListener? _listener;
     private IPEndPoint? _localEndPoint;
     private Task _accepting = Task.CompletedTask;
     private readonly ITimer _idleTrim;
@@ -73,18 +73,26 @@ public sealed class ProxyServer : IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var listener = new Socket(_options.Listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        if (_options.Listen.Address.Equals(IPAddress.IPv6Any))
+        var listener = new TcpListener(_options.Listen);
+        try
         {
-            // [::] takes IPv4 clients as well, as nginx's "listen [::]:port ipv6only=off" does.
-            listener.DualMode = true;
+            if (_options.Listen.Address.Equals(IPAddress.IPv6Any))
+            {
+                // [::] takes IPv4 clients as well, as nginx's "listen [::]:port ipv6only=off" does.
+                listener.Server.DualMode = true;
+            }
+
+            listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            listener.Start(backlog: 1024);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
         }
 
-        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        listener.Bind(_options.Listen);
-        listener.Listen(1024);
         _listener = listener;
-        _localEndPoint = (IPEndPoint)listener.LocalEndPoint!;
+        _localEndPoint = (IPEndPoint)listener.LocalEndpoint;
         _accepting = AcceptLoopAsync(listener);
         _pool.Prewarm();
 
@@ -97,17 +105,21 @@ public sealed class ProxyServer : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    private async Task AcceptLoopAsync(Socket listener)
+    private async Task AcceptLoopAsync(TcpListener listener)
     {
         while (true)
         {
             Socket socket;
             try
             {
-                socket = await listener.AcceptAsync().ConfigureAwait(false);
+                // The ValueTask overload: AcceptSocketAsync() would wrap each accept in a Task.
+                socket = await listener.AcceptSocketAsync(CancellationToken.None).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is ObjectDisposedException || (e is SocketException && Volatile.Read(ref _stopped) != 0))
+            catch (Exception e) when (e is ObjectDisposedException || Volatile.Read(ref _stopped) != 0)
             {
+                // Stopped. TcpListener.Stop does not synchronize with AcceptSocketAsync: an accept under way fails with
+                // SocketException, a later one with InvalidOperationException, or, when Stop runs between the
+                // listener's check and its use of the socket, ObjectDisposedException or NullReferenceException.
                 return;
             }
             catch (SocketException)

@@ -27,9 +27,6 @@ public sealed class UpstreamConnection : IAsyncDisposable
     public PipeReader Input { get; }
     public PipeWriter Output { get; }
 
-    /// <summary>How many requests this connection has carried.</summary>
-    public int RequestCount { get; set; }
-
     /// <summary>
     /// It waited in the pool (after a response, or prewarmed) before this request: a failure before a byte of
     /// response most likely means the upstream closed it while it was idle.

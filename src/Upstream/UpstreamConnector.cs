@@ -32,8 +32,6 @@ public sealed class UpstreamConnector
         };
     }
 
-    public UpstreamEndpoint Endpoint => _endpoint;
-
     public async ValueTask<UpstreamConnection> ConnectAsync(CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(_timeout, _timeProvider);
