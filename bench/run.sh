@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark of issue 4: one run on this machine sends the same workload through
+# The benchmark of BENCHMARKS.md: one run on this machine sends the same workload through
 #   direct  - wrk straight to the TLS upstream (the limit),
 #   nginx   - nginx doing this proxy's job (bench/nginx/proxy.conf.in), one worker,
 #   yarp    - the YARP peer app (bench/yarp),

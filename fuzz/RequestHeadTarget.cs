@@ -48,7 +48,7 @@ internal static class RequestHeadTarget
         // One segment, with a head instance reused message after message as the connection loop does.
         var expected = Parse(Segments.One(payload), limits, Reused);
 
-        // The same bytes in other shapes, and again, give the same result (STYLE 13).
+        // The same bytes in other shapes, and again, give the same result (docs/ARCHITECTURE.md#tests).
         Same(expected, Parse(Segments.Split(payload, input.Split), limits, new RequestHead()), "split in two");
         Same(expected, Parse(Segments.Scattered(payload), limits, new RequestHead()), "scattered");
         Same(expected, Parse(Segments.One(payload), limits, Reused), "parsed twice");

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the src/Http1 parsers with SharpFuzz and AFL++ (issue 3, point 4): builds fuzz/Http1.Fuzz.csproj,
+# Fuzzes the src/Http1 parsers with SharpFuzz and AFL++ (README.md#fuzzing): builds fuzz/Http1.Fuzz.csproj,
 # instruments OllamaSocketProxy.Http1.dll, and runs afl-fuzz on each target in turn, one at a time, niced.
 # Installs what it needs (afl++ from Debian, SharpFuzz.CommandLine from NuGet) when it is missing.
 #

@@ -1,6 +1,6 @@
 'use strict';
 // Turns the raw results of bench/run.sh (one JSON object per line) into the Markdown report:
-// medians over rounds, ratios against nginx and against direct, and issue 4's targets checked.
+// medians over rounds, ratios against nginx and against direct, and the performance targets checked.
 //
 // usage: node report.js META_JSON RAW_JSONL
 const fs = require('fs');
@@ -141,7 +141,7 @@ line('Idle RSS: VmRSS of a fresh instance after one request (nginx: master + wor
   'they share). Start-up: from fork/exec to the first TCP connect ' +
   'that succeeds (polled every 0.1 ms), and to the first byte of the answer to `GET /` on it; median of the runs.');
 
-// Issue 4's targets, when the proxy ran.
+// The performance targets, when the proxy ran.
 if (meta.targets.includes('proxy')) {
   const checks = [];
   const check = (what, pass, detail) => checks.push(`| ${what} | ${detail} | ${pass === null ? 'n/a' : pass ? 'yes' : '**no**'} |`);
@@ -161,7 +161,7 @@ if (meta.targets.includes('proxy')) {
     check('start-up to first accepted connection ≤ 50 ms', f.connect !== null && f.connect <= 50, `${fixed(f.connect, 1)} ms`);
   }
   line('');
-  line('### Issue 4 targets');
+  line('### Performance targets');
   line('');
   line('| target | measured | met |');
   line('| --- | --- | --- |');

@@ -117,7 +117,7 @@ internal static class Scenarios
         return Scenario.Json;
     }
 
-    /// <summary>What the spec promises the client for each scenario (SPEC §6).</summary>
+    /// <summary>What the proxy promises the client for each scenario (docs/BEHAVIOUR.md#errors).</summary>
     public static Outcome Expected(Scenario scenario) => scenario switch
     {
         Scenario.ResetBeforeHead => Outcome.Status502,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The soak of issue 3, point 5: the Release build of the proxy against a TLS upstream on 127.0.0.1 that fails on
+# The soak test (README.md#soak): the Release build of the proxy against a TLS upstream on 127.0.0.1 that fails on
 # purpose (reset before the head, close mid-body and mid-stream, stall past the response timeout), driven by
 # raw HTTP/1.1 connections that keep alive, upload, stream, and abort mid-upload and mid-stream.
 # Everything runs on 127.0.0.1; every loop and wait is bounded; every process started is stopped on exit.

@@ -2,7 +2,7 @@ using System.Buffers;
 
 namespace OllamaSocketProxy.Http1;
 
-/// <summary>Responses the proxy makes itself: errors in Ollama's JSON shape, and the local answers of SPEC §3.</summary>
+/// <summary>Responses the proxy makes itself: errors in Ollama's JSON shape, and the local answers (docs/BEHAVIOUR.md#routing).</summary>
 public static class LocalResponse
 {
     /// <summary>Writes <c>{"error":"message"}</c> with <paramref name="status"/>; the message is one of the proxy's fixed texts.</summary>

@@ -6,7 +6,7 @@ public enum RequestRejection
     /// <summary>The request line is not <c>method SP request-target SP HTTP-version</c> (RFC 9112 §3).</summary>
     InvalidRequestLine,
 
-    /// <summary>The request-target has bytes or a shape the proxy never forwards (SPEC §3).</summary>
+    /// <summary>The request-target has bytes or a shape the proxy never forwards (docs/BEHAVIOUR.md#routing).</summary>
     InvalidRequestTarget,
 
     /// <summary>A line ends in LF without CR, or a CR stands alone (RFC 9112 §2.2).</summary>
@@ -37,10 +37,10 @@ public enum RequestRejection
     /// <summary>An Expect field other than 100-continue (RFC 9110 §10.1.1).</summary>
     UnsupportedExpectation,
 
-    /// <summary>The caller's token is missing or wrong (SPEC §4).</summary>
+    /// <summary>The caller's token is missing or wrong (docs/BEHAVIOUR.md#authentication).</summary>
     Unauthorized,
 
-    /// <summary>CONNECT or TRACE: never forwarded (SPEC §3).</summary>
+    /// <summary>CONNECT or TRACE: never forwarded (docs/BEHAVIOUR.md#methods).</summary>
     MethodNotAllowed,
 
     /// <summary>The request line is longer than the limit.</summary>

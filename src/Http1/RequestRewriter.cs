@@ -4,9 +4,9 @@ using System.Text;
 namespace OllamaSocketProxy.Http1;
 
 /// <summary>
-/// Writes the head the upstream receives (SPEC §5): the mapped request line in HTTP/1.1, the upstream's
-/// <c>Host</c>, the real key as <c>Authorization</c>, the client's other fields unchanged and in order
-/// without hop-by-hop ones, <c>Via</c>, and the body's framing. Built once; writes allocate nothing.
+/// Writes the head the upstream receives (docs/BEHAVIOUR.md#forwarded-request): the mapped request line in
+/// HTTP/1.1, the upstream's <c>Host</c>, the real key as <c>Authorization</c>, the client's other fields unchanged
+/// and in order without hop-by-hop ones, <c>Via</c>, and the body's framing. Built once; writes allocate nothing.
 /// </summary>
 public sealed class RequestRewriter(string upstreamAuthority, string apiKey)
 {
@@ -71,7 +71,7 @@ public sealed class RequestRewriter(string upstreamAuthority, string apiKey)
         // The caller's credentials for the proxy, and framing the proxy writes itself.
         KnownField.XApiKey or KnownField.ContentLength => false,
 
-        // The proxy answers 100-continue itself once the caller is authenticated (SPEC §5).
+        // The proxy answers 100-continue itself once the caller is authenticated (RFC 9110 §10.1.1).
         KnownField.Expect => false,
         KnownField.Other => !head.IsNamedByConnection(field.Name(head.Bytes)),
         var known => !HopByHop.Contains(known),

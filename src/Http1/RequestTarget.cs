@@ -38,7 +38,7 @@ public readonly record struct MappedTarget(TargetKind Kind, TargetPrefix Prefix,
 }
 
 /// <summary>
-/// Validates a request-target and maps it onto the upstream's paths (SPEC §3):
+/// Validates a request-target and maps it onto the upstream's paths (docs/BEHAVIOUR.md#routing):
 /// <c>/api/…</c> and <c>/v1/…</c> stay, repeated <c>/api</c> prefixes fold into one, anything else gets <c>/api</c>.
 /// </summary>
 public static class RequestTarget

@@ -3,8 +3,9 @@ using System.Buffers;
 namespace OllamaSocketProxy.Http1;
 
 /// <summary>
-/// Writes an upstream response head for the client (SPEC §6): the status line and fields as received, except
-/// the fields that manage the upstream connection, which the proxy replaces with its own for the client's.
+/// Writes an upstream response head for the client (docs/BEHAVIOUR.md#response): the status line and fields as
+/// received, except the fields that manage the upstream connection, which the proxy replaces with its own for the
+/// client's.
 /// </summary>
 public static class ResponseHeadWriter
 {

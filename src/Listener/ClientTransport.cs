@@ -113,7 +113,7 @@ internal sealed class ClientTransport
     /// Closes the connection. Gracefully: FIN after the last response, then the client's remaining bytes are read
     /// and dropped until it closes too or <paramref name="linger"/> passes, so a reset cannot destroy the response
     /// before the client read it (RFC 9112 §9.6). Else with a reset, so the client cannot take a truncated
-    /// response for a whole one (SPEC §6).
+    /// response for a whole one (docs/BEHAVIOUR.md#errors).
     /// </summary>
     public async ValueTask CloseAsync(bool graceful, TimeSpan linger, TimeProvider timeProvider)
     {

@@ -6,7 +6,8 @@ using OllamaSocketProxy.Listener;
 
 ProxyServer.PreferInlineSocketCompletions();
 
-// SPEC §2: a .env in the working directory is read first; a variable set in the real environment wins.
+// A .env in the working directory is read first; a variable set in the real environment wins
+// (docs/BEHAVIOUR.md#configuration).
 try
 {
     DotNetEnv.Env.NoClobber().Load();

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace OllamaSocketProxy.Listener;
 
-/// <summary>Runs the <see cref="ProxyServer"/> for the host, with the shutdown grace period of SPEC §8.</summary>
+/// <summary>Runs the <see cref="ProxyServer"/> for the host, with the shutdown grace period (docs/BEHAVIOUR.md#operations).</summary>
 internal sealed class ProxyHostedService(ProxyServer server, ProxyOptions options) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) => server.StartAsync(cancellationToken);

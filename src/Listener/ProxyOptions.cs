@@ -8,7 +8,7 @@ namespace OllamaSocketProxy.Listener;
 
 /// <summary>
 /// Everything the proxy is configured with, read once at start from environment variables
-/// (SPEC §2). Each variable is read by exactly one line of <see cref="FromEnvironment"/>.
+/// (docs/BEHAVIOUR.md#configuration). Each variable is read by exactly one line of <see cref="FromEnvironment"/>.
 /// </summary>
 public sealed class ProxyOptions
 {

@@ -197,7 +197,7 @@ public sealed class ProxyServer : IAsyncDisposable
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
-    /// <summary>Beyond the connection limit: a 503 and a close, never a hang (SPEC §7).</summary>
+    /// <summary>Beyond the connection limit: a 503 and a close, never a hang (docs/BEHAVIOUR.md#connections).</summary>
     private async Task RefuseAsync(Socket socket)
     {
         try

@@ -67,7 +67,7 @@ public sealed class UpstreamConnection : IAsyncDisposable
         await _idleRead.ConfigureAwait(false);
     }
 
-    /// <summary>Closes at once with a reset, so the upstream stops generating (SPEC §6).</summary>
+    /// <summary>Closes at once with a reset, so the upstream stops generating (docs/BEHAVIOUR.md#errors).</summary>
     public void Abort()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)

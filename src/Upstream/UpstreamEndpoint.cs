@@ -1,6 +1,6 @@
 namespace OllamaSocketProxy.Upstream;
 
-/// <summary>The one origin the proxy ever connects to (SPEC §3: nothing a client sends can change it).</summary>
+/// <summary>The one origin the proxy ever connects to (nothing a client sends can change it: docs/BEHAVIOUR.md#routing).</summary>
 public sealed record UpstreamEndpoint(string Host, int Port, bool UseTls)
 {
     public static UpstreamEndpoint FromUri(Uri origin) =>

@@ -2,7 +2,10 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.EndToEnd;
 
-/// <summary>SPEC §4: every request carries the proxy's token, or it gets a 401 and nothing goes upstream.</summary>
+/// <summary>
+/// Every request carries the proxy's token, or it gets a 401 and nothing goes upstream
+/// (docs/BEHAVIOUR.md#authentication).
+/// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class AuthenticationTests
 {
@@ -86,7 +89,8 @@ public sealed class AuthenticationTests
 
         var response = await proxy.SendAsync($"GET /api/tags HTTP/1.1\r\nHost: proxy.test\r\n{proxy.AuthorizationField}{proxy.AuthorizationField}\r\n");
 
-        // SPEC §4 asks for exactly one Authorization field; two are not that (401), or a malformed head (400).
+        // The token comes in exactly one Authorization field (docs/BEHAVIOUR.md#authentication); two are not that
+        // (401), or a malformed head (400).
         Assert.That(response.StatusCode, Is.AnyOf(400, 401), response.Describe());
         await proxy.AssertNothingElseReachedUpstreamAsync();
     }

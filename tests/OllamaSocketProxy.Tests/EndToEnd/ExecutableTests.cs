@@ -2,7 +2,10 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.EndToEnd;
 
-/// <summary>SPEC §2 and §8 through the real executable: configuration errors, .env, start-up line, SIGTERM.</summary>
+/// <summary>
+/// The real executable: configuration errors, .env, start-up line, SIGTERM (docs/BEHAVIOUR.md#configuration and
+/// #operations).
+/// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class ExecutableTests
 {

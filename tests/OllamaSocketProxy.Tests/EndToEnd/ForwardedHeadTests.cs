@@ -2,7 +2,7 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.EndToEnd;
 
-/// <summary>SPEC §5: the head the upstream receives.</summary>
+/// <summary>The head the upstream receives (docs/BEHAVIOUR.md#forwarded-request).</summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class ForwardedHeadTests
 {

@@ -5,9 +5,9 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 namespace OllamaSocketProxy.Tests.EndToEnd;
 
 /// <summary>
-/// SPEC §7: no limit may cut a long generation (a model may think for minutes), while a silent upstream and an idle
-/// client are still let go. Minutes pass on a <see cref="FakeTimeProvider"/>; sub-second limits on the real clock
-/// only where the awaited event is the timeout itself.
+/// No limit may cut a long generation (a model may think for minutes), while a silent upstream and an idle client
+/// are still let go (docs/BEHAVIOUR.md#limits-and-timeouts). Minutes pass on a <see cref="FakeTimeProvider"/>;
+/// sub-second limits on the real clock only where the awaited event is the timeout itself.
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class LongGenerationTests

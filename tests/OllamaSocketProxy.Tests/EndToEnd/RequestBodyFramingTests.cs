@@ -3,7 +3,10 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.EndToEnd;
 
-/// <summary>SPEC §5, RFC 9112 §6–§7: request bodies are relayed exactly; ambiguous framing is refused.</summary>
+/// <summary>
+/// RFC 9112 §6–§7: request bodies are relayed exactly; ambiguous framing is refused
+/// (docs/BEHAVIOUR.md#request-body-framing).
+/// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class RequestBodyFramingTests
 {

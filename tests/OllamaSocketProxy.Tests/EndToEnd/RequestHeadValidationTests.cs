@@ -2,7 +2,10 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.EndToEnd;
 
-/// <summary>SPEC §4–§5, RFC 9112 §2–§5: a malformed head gets a 400 whatever its token, and nothing of it goes upstream.</summary>
+/// <summary>
+/// RFC 9112 §2–§5: a malformed head gets a 400 whatever its token, and nothing of it goes upstream
+/// (docs/BEHAVIOUR.md#request-head).
+/// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class RequestHeadValidationTests
 {

@@ -2,7 +2,10 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.EndToEnd;
 
-/// <summary>SPEC §6–§7: requests beyond the configured limits get their status, and nothing goes upstream.</summary>
+/// <summary>
+/// Requests beyond the configured limits get their status, and nothing goes upstream
+/// (docs/BEHAVIOUR.md#limits-and-timeouts).
+/// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class RequestLimitsTests
 {

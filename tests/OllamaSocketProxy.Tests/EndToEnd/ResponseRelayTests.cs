@@ -3,7 +3,7 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.EndToEnd;
 
-/// <summary>SPEC §6: responses are relayed as received, with their framing tracked.</summary>
+/// <summary>Responses are relayed as received, with their framing tracked (docs/BEHAVIOUR.md#response).</summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class ResponseRelayTests
 {
@@ -302,7 +302,8 @@ public sealed class ResponseRelayTests
         var response = await client.ReadResponseAsync();
         var upstream = await proxy.Origin.WaitForConnectionAsync(1);
 
-        // SPEC §6: a 502 if nothing was sent yet; once the head was relayed, only an abort that the client sees.
+        // A 502 if nothing was sent yet; once the head was relayed, only an abort that the client sees
+        // (docs/BEHAVIOUR.md#errors).
         if (response.StatusCode == 502)
         {
             ProxyAssert.IsJsonError(response, 502);

@@ -5,9 +5,9 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 namespace OllamaSocketProxy.Tests.EndToEnd;
 
 /// <summary>
-/// Regressions for the review fixes: bytes after a bodiless response (SPEC §6, §7), Transfer-Encoding towards HTTP/1.0
-/// clients (SPEC §6), prewarmed TLS 1.3 connections, the response timeout on a pooled connection, a client that
-/// half-closes, and a client that never reads. Real TLS upstream on 127.0.0.1; time passes only on an
+/// Regressions for the review fixes: bytes after a bodiless response (RFC 9112 §6.3), Transfer-Encoding towards
+/// HTTP/1.0 clients (RFC 9112 §6.1), prewarmed TLS 1.3 connections, the response timeout on a pooled connection, a
+/// client that half-closes, and a client that never reads. Real TLS upstream on 127.0.0.1; time passes only on an
 /// <see cref="ObservedClock"/>.
 /// </summary>
 [Parallelizable(ParallelScope.All)]
@@ -44,7 +44,7 @@ public sealed class ReviewRegressionTests
         }
     }
 
-    // :: 2 SPEC §6: an HTTP/1.0 client never sees Transfer-Encoding, also on a response that has no body.
+    // :: 2 An HTTP/1.0 client never sees Transfer-Encoding, also on a response that has no body (RFC 9112 §6.1).
     [TestCase("HEAD", 200)]
     [TestCase("GET", 204)]
     [TestCase("GET", 304)]

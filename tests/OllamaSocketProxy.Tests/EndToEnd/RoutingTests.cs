@@ -2,7 +2,7 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.EndToEnd;
 
-/// <summary>SPEC §3: which client targets go where, and which never leave the proxy.</summary>
+/// <summary>Which client targets go where, and which never leave the proxy (docs/BEHAVIOUR.md#routing).</summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class RoutingTests
 {

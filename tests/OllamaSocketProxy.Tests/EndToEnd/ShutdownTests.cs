@@ -3,7 +3,7 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.EndToEnd;
 
-/// <summary>SPEC §8: a graceful stop lets running requests finish and accepts no new connections.</summary>
+/// <summary>A graceful stop lets running requests finish and accepts no new connections (docs/BEHAVIOUR.md#operations).</summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class ShutdownTests
 {

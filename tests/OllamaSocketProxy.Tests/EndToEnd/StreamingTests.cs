@@ -3,7 +3,7 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.EndToEnd;
 
-/// <summary>SPEC §6: streams are relayed as they arrive, and either side going away ends the other.</summary>
+/// <summary>Streams are relayed as they arrive, and either side going away ends the other (docs/BEHAVIOUR.md#response).</summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class StreamingTests
 {

@@ -2,7 +2,7 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.EndToEnd;
 
-/// <summary>SPEC §6: failures of the upstream become the proxy's own JSON errors.</summary>
+/// <summary>Failures of the upstream become the proxy's own JSON errors (docs/BEHAVIOUR.md#errors).</summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class UpstreamFailureTests
 {

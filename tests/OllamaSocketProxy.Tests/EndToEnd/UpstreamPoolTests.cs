@@ -2,7 +2,10 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.EndToEnd;
 
-/// <summary>SPEC §7: upstream connections are pooled and reused, and a stale one does not fail a request.</summary>
+/// <summary>
+/// Upstream connections are pooled and reused, and a stale one does not fail a request
+/// (docs/BEHAVIOUR.md#connections).
+/// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class UpstreamPoolTests
 {

@@ -3,9 +3,9 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 namespace OllamaSocketProxy.Tests.Hostile;
 
 /// <summary>
-/// Issue 3 §2: a client that hangs up in the middle of its upload (reset or close) leaves no request behind: the
-/// upstream connection it was streaming to is aborted, never completed, and never returned to the pool, so the next
-/// request opens a new one.
+/// A client that hangs up in the middle of its upload (reset or close) leaves no request behind: the upstream
+/// connection it was streaming to is aborted, never completed, and never returned to the pool, so the next request
+/// opens a new one (docs/BEHAVIOUR.md#request-body-framing).
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class ClientHangUpTests

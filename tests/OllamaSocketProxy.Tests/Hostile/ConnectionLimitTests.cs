@@ -3,8 +3,9 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 namespace OllamaSocketProxy.Tests.Hostile;
 
 /// <summary>
-/// Issue 3 §1: beyond <c>PROXY_MAX_CONNECTIONS</c> a new client gets 503 JSON and a close at once, never a hang
-/// (Kestrel's ConnectionLimitTests); once an admitted connection closes, a new one is admitted again.
+/// Beyond <c>PROXY_MAX_CONNECTIONS</c> a new client gets 503 JSON and a close at once, never a hang (Kestrel's
+/// ConnectionLimitTests); once an admitted connection closes, a new one is admitted again
+/// (docs/BEHAVIOUR.md#connections).
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class ConnectionLimitTests

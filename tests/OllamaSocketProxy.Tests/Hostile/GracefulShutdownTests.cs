@@ -5,9 +5,10 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 namespace OllamaSocketProxy.Tests.Hostile;
 
 /// <summary>
-/// Issue 3 §3 with the real executable: <c>SIGTERM</c> stops accepting at once, lets a running stream finish within
-/// <c>PROXY_SHUTDOWN_TIMEOUT</c> and exits 0; a stream still running when the timeout is over is aborted (the client
-/// sees the truncation, the upstream stops generating) and the process exits promptly all the same.
+/// Shutdown with the real executable (docs/BEHAVIOUR.md#operations): <c>SIGTERM</c> stops accepting at once, lets
+/// a running stream finish within <c>PROXY_SHUTDOWN_TIMEOUT</c> and exits 0; a stream still running when the
+/// timeout is over is aborted (the client sees the truncation, the upstream stops generating) and the process exits
+/// promptly all the same.
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class GracefulShutdownTests

@@ -3,8 +3,9 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 namespace OllamaSocketProxy.Tests.Hostile;
 
 /// <summary>
-/// Issue 3 §1: a connection that waits for its next request longer than <c>PROXY_KEEPALIVE_TIMEOUT</c> is closed
-/// quietly: no 408, since no request was started (Kestrel's KeepAliveTimeout). Time passes on an <see cref="ObservedClock"/>.
+/// A connection that waits for its next request longer than <c>PROXY_KEEPALIVE_TIMEOUT</c> is closed quietly: no
+/// 408, since no request was started (Kestrel's KeepAliveTimeout; docs/BEHAVIOUR.md#limits-and-timeouts). Time
+/// passes on an <see cref="ObservedClock"/>.
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class KeepAliveTimeoutTests

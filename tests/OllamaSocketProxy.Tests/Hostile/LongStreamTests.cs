@@ -5,10 +5,10 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 namespace OllamaSocketProxy.Tests.Hostile;
 
 /// <summary>
-/// Issue 3 §1: none of the limits cuts a generation that keeps streaming, however long. The model thinks for nine
-/// minutes, then streams for two fake hours with minutes of silence between tokens: in total far past every timeout
-/// the proxy has, each of them short on the client side. Time passes on an <see cref="ObservedClock"/>, only after the
-/// proxy has re-armed the deadline of the phase it is in.
+/// None of the limits cuts a generation that keeps streaming, however long (docs/BEHAVIOUR.md#limits-and-timeouts).
+/// The model thinks for nine minutes, then streams for two fake hours with minutes of silence between tokens: in
+/// total far past every timeout the proxy has, each of them short on the client side. Time passes on an
+/// <see cref="ObservedClock"/>, only after the proxy has re-armed the deadline of the phase it is in.
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class LongStreamTests

@@ -4,9 +4,9 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 namespace OllamaSocketProxy.Tests.Hostile;
 
 /// <summary>
-/// Issue 3 §1: a chunked body, whose size nobody announced, that grows past <c>PROXY_MAX_REQUEST_BODY_SIZE</c> while it
-/// is already streaming upstream gets 413 (no response has started) and its upstream request is aborted, never
-/// completed; no more than the limit of its data reaches the upstream.
+/// A chunked body, whose size nobody announced, that grows past <c>PROXY_MAX_REQUEST_BODY_SIZE</c> while it is
+/// already streaming upstream gets 413 (no response has started) and its upstream request is aborted, never
+/// completed; no more than the limit of its data reaches the upstream (docs/BEHAVIOUR.md#request-body-framing).
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class RequestBodyLimitTests

@@ -4,9 +4,10 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 namespace OllamaSocketProxy.Tests.Hostile;
 
 /// <summary>
-/// Issue 3 §1: a request body that arrives slower than <c>PROXY_MIN_REQUEST_BODY_RATE</c> after
+/// A request body that arrives slower than <c>PROXY_MIN_REQUEST_BODY_RATE</c> after
 /// <c>PROXY_MIN_REQUEST_BODY_RATE_GRACE</c> (slowloris on the body, Kestrel's MinRequestBodyDataRate) is cut with 408
-/// and its upstream request aborted, never completed; a body that keeps the rate is never cut, however long it takes.
+/// and its upstream request aborted, never completed; a body that keeps the rate is never cut, however long it takes
+/// (docs/BEHAVIOUR.md#limits-and-timeouts).
 /// Bodies above 64 KiB or chunked, because smaller ones are held whole before anything goes upstream. Each step waits
 /// until the bytes reached the upstream, then fake time passes on an <see cref="ObservedClock"/>.
 /// </summary>

@@ -3,9 +3,9 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 namespace OllamaSocketProxy.Tests.Hostile;
 
 /// <summary>
-/// Issue 3 §1: a head not complete within <c>PROXY_REQUEST_HEAD_TIMEOUT</c> gets 408 and a close (Kestrel's
-/// RequestHeadersTimeout). Time passes on an <see cref="ObservedClock"/>, after the proxy armed the deadline on the
-/// head's first bytes.
+/// A head not complete within <c>PROXY_REQUEST_HEAD_TIMEOUT</c> gets 408 and a close (Kestrel's
+/// RequestHeadersTimeout; docs/BEHAVIOUR.md#limits-and-timeouts). Time passes on an <see cref="ObservedClock"/>,
+/// after the proxy armed the deadline on the head's first bytes.
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class RequestHeadTimeoutTests

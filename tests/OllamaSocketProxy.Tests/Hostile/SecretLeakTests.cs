@@ -4,10 +4,11 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 namespace OllamaSocketProxy.Tests.Hostile;
 
 /// <summary>
-/// Issue 3 §6 and SPEC §4: with logging at its most verbose (Trace), neither <c>OLLAMA_API_KEY</c> nor
-/// <c>PROXY_AUTH_TOKEN</c> appears in any log line (message or exception text) or any response byte, whatever happened
-/// to the request: success, stream, each kind of refusal, each kind of upstream failure, a client that left. The
-/// scenarios run through one proxy, and clients send the secrets where a careless proxy would echo them.
+/// Secrets never leak (docs/BEHAVIOUR.md#authentication): with logging at its most verbose (Trace), neither
+/// <c>OLLAMA_API_KEY</c> nor <c>PROXY_AUTH_TOKEN</c> appears in any log line (message or exception text) or any
+/// response byte, whatever happened to the request: success, stream, each kind of refusal, each kind of upstream
+/// failure, a client that left. The scenarios run through one proxy, and clients send the secrets where a careless
+/// proxy would echo them.
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class SecretLeakTests

@@ -3,8 +3,9 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 namespace OllamaSocketProxy.Tests.Hostile;
 
 /// <summary>
-/// Issue 3 §2: every way the upstream can fail before a response head is a 502 whose JSON error names the cause, so
-/// a user can tell a typo in <c>OLLAMA_UPSTREAM_URL</c> from a certificate problem, and never carries a secret.
+/// Every way the upstream can fail before a response head is a 502 whose JSON error names the cause, so a user can
+/// tell a typo in <c>OLLAMA_UPSTREAM_URL</c> from a certificate problem, and never carries a secret
+/// (docs/BEHAVIOUR.md#errors).
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class UpstreamFaultTests

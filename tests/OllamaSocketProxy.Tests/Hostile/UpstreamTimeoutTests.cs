@@ -3,10 +3,10 @@ using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 namespace OllamaSocketProxy.Tests.Hostile;
 
 /// <summary>
-/// Issue 3 §1: an upstream that takes the connection but never completes the TLS handshake is a 502 after
+/// An upstream that takes the connection but never completes the TLS handshake is a 502 after
 /// <c>PROXY_UPSTREAM_CONNECT_TIMEOUT</c>; one that never sends a response head is a 504 after
-/// <c>PROXY_UPSTREAM_RESPONSE_TIMEOUT</c>, and its connection is aborted. Both errors say what timed out. Time passes
-/// on an <see cref="ObservedClock"/>.
+/// <c>PROXY_UPSTREAM_RESPONSE_TIMEOUT</c>, and its connection is aborted. Both errors say what timed out
+/// (docs/BEHAVIOUR.md#limits-and-timeouts). Time passes on an <see cref="ObservedClock"/>.
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class UpstreamTimeoutTests

@@ -3,9 +3,9 @@ using OllamaSocketProxy.Http1;
 namespace OllamaSocketProxy.Tests.Http1;
 
 /// <summary>
-/// Issue 3 point 4: mutated and random inputs get a result or the typed rejection, never another exception;
-/// the parsers never accept or wait for more than their limits allow, and every call returns (bounded loops).
-/// Fixed seeds: a failure names the seed and input and reproduces.
+/// Mutated and random inputs get a result or the typed rejection, never another exception; the parsers never
+/// accept or wait for more than their limits allow, and every call returns (bounded loops). The invariants of the
+/// fuzz harness (README.md#fuzzing), with fixed seeds: a failure names the seed and input and reproduces.
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class AdversarialInputTests

@@ -3,7 +3,10 @@ using static OllamaSocketProxy.Tests.Http1.BufferShapes;
 
 namespace OllamaSocketProxy.Tests.Http1;
 
-/// <summary>RFC 9112 §6.3 in order, SPEC §5 and §6: how a request or response body is framed, or why it is refused.</summary>
+/// <summary>
+/// RFC 9112 §6.3 in order: how a request or response body is framed, or why it is refused
+/// (docs/BEHAVIOUR.md#request-body-framing and #response-framing).
+/// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class BodyFramingTests
 {

@@ -52,7 +52,7 @@ public sealed class BufferShape(string name, Func<int, IReadOnlyList<int>> cut)
     }
 }
 
-/// <summary>The buffer shapes every parser case runs over (STYLE 13), and the crossing of cases with them.</summary>
+/// <summary>The buffer shapes every parser case runs over (docs/ARCHITECTURE.md#tests), and the crossing of cases with them.</summary>
 public static class BufferShapes
 {
     public static readonly BufferShape OneSegment = new("one segment", n => n == 0 ? [] : [n]);

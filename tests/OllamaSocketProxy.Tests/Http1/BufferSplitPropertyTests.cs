@@ -3,8 +3,8 @@ using OllamaSocketProxy.Http1;
 namespace OllamaSocketProxy.Tests.Http1;
 
 /// <summary>
-/// Issue 3 point 4: any split of any input into buffer segments, or into reads, gives the same result: the same
-/// parsed fields, the same rejection, the same chunk runs. Inputs are generated from fixed seeds, valid and
+/// Any split of any input into buffer segments, or into reads, gives the same result: the same parsed fields, the
+/// same rejection, the same chunk runs (docs/ARCHITECTURE.md#tests). Inputs are generated from fixed seeds, valid and
 /// mutated, so a failure names the seed and input index and reproduces.
 /// </summary>
 [Parallelizable(ParallelScope.All)]

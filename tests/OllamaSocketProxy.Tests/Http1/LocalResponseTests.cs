@@ -3,7 +3,10 @@ using OllamaSocketProxy.Http1;
 
 namespace OllamaSocketProxy.Tests.Http1;
 
-/// <summary>SPEC §3, §4, §6: the responses the proxy writes itself, byte for byte, and readable by its own response parser.</summary>
+/// <summary>
+/// The responses the proxy writes itself, byte for byte, and readable by its own response parser
+/// (docs/BEHAVIOUR.md#routing, #authentication and #errors).
+/// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class LocalResponseTests
 {

@@ -4,7 +4,7 @@ using static OllamaSocketProxy.Tests.Http1.BufferShapes;
 
 namespace OllamaSocketProxy.Tests.Http1;
 
-/// <summary>RFC 9112 §2–§5 and SPEC §5: the request head, over every buffer shape.</summary>
+/// <summary>RFC 9112 §2–§5: the request head, over every buffer shape (docs/BEHAVIOUR.md#request-head).</summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class RequestHeadParserTests
 {

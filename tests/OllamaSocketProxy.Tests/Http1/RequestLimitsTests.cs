@@ -4,8 +4,8 @@ using static OllamaSocketProxy.Tests.Http1.BufferShapes;
 namespace OllamaSocketProxy.Tests.Http1;
 
 /// <summary>
-/// SPEC §7 and issue 3: request line → 414, head size and field count → 431, each decided as soon as the bytes
-/// present exceed the limit, never by waiting for the rest.
+/// Request line → 414, head size and field count → 431, each decided as soon as the bytes present exceed the
+/// limit, never by waiting for the rest (docs/BEHAVIOUR.md#limits-and-timeouts).
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class RequestLimitsTests

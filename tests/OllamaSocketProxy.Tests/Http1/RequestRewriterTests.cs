@@ -4,7 +4,7 @@ using static OllamaSocketProxy.Tests.Http1.BufferShapes;
 
 namespace OllamaSocketProxy.Tests.Http1;
 
-/// <summary>SPEC §4–§5: the head the upstream receives, byte for byte.</summary>
+/// <summary>The head the upstream receives, byte for byte (docs/BEHAVIOUR.md#forwarded-request).</summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class RequestRewriterTests
 {

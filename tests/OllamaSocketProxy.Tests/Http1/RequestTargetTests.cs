@@ -3,7 +3,10 @@ using static OllamaSocketProxy.Tests.Http1.BufferShapes;
 
 namespace OllamaSocketProxy.Tests.Http1;
 
-/// <summary>SPEC §3: the routing table, and the targets refused because the upstream might read another path.</summary>
+/// <summary>
+/// The routing table, and the targets refused because the upstream might read another path
+/// (docs/BEHAVIOUR.md#routing).
+/// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class RequestTargetTests
 {

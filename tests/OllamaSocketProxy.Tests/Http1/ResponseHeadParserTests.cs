@@ -3,7 +3,7 @@ using static OllamaSocketProxy.Tests.Http1.BufferShapes;
 
 namespace OllamaSocketProxy.Tests.Http1;
 
-/// <summary>RFC 9112 §4–§5 and SPEC §6: the upstream's response head, over every buffer shape.</summary>
+/// <summary>RFC 9112 §4–§5: the upstream's response head, over every buffer shape (docs/BEHAVIOUR.md#response-framing).</summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class ResponseHeadParserTests
 {

@@ -3,7 +3,7 @@ using OllamaSocketProxy.Http1;
 
 namespace OllamaSocketProxy.Tests.Http1;
 
-/// <summary>SPEC §6: the response head the client receives, byte for byte.</summary>
+/// <summary>The response head the client receives, byte for byte (docs/BEHAVIOUR.md#response).</summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class ResponseHeadWriterTests
 {

@@ -3,7 +3,10 @@ namespace OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 /// <summary>Assertions shared by many end-to-end tests.</summary>
 public static class ProxyAssert
 {
-    /// <summary>An error made by the proxy itself: the status, JSON in Ollama's shape <c>{"error":"…"}</c> (SPEC §6).</summary>
+    /// <summary>
+    /// An error made by the proxy itself: the status, JSON in Ollama's shape <c>{"error":"…"}</c>
+    /// (docs/BEHAVIOUR.md#errors).
+    /// </summary>
     public static void IsJsonError(RawResponse response, int status)
     {
         using (Assert.EnterMultipleScope())

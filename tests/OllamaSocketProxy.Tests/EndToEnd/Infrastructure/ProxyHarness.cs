@@ -8,7 +8,7 @@ namespace OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 /// <summary>
 /// The real proxy, in process, configured through <see cref="ProxyOptions.FromEnvironment"/> against a
 /// <see cref="TestUpstream"/> (owned: disposed with the harness). On dispose it also fails the test if the key or the
-/// token appears in any byte a raw client received or in any log line (SPEC §4).
+/// token appears in any byte a raw client received or in any log line (docs/BEHAVIOUR.md#authentication).
 /// </summary>
 public sealed class ProxyHarness : IAsyncDisposable
 {
