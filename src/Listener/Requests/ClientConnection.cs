@@ -10,7 +10,7 @@ namespace OllamaSocketProxy.Listener;
 
 /// <summary>
 /// One client connection and its request loop (keep-alive and pipelining), as Kestrel's <c>HttpProtocol</c> runs its
-/// loop. Each request goes through named stages (docs/ARCHITECTURE.md#a-requests-path):
+/// loop. Each request goes through named stages (docs/ARCHITECTURE.md#request-path):
 /// <code>
 /// :: Step 1  read the head (and a small body)          ProcessRequestAsync
 /// :: Step 2  route, validate, authenticate, policies   RequestIntake.Decide — nothing has gone upstream yet

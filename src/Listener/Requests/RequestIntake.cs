@@ -32,7 +32,7 @@ internal sealed class RequestIntake(ClientConnection connection)
         headEnd = reader.Position;
         var method = head.Method;
 
-        // A CONNECT would open a tunnel anywhere; a TRACE echo would show the injected key (docs/BEHAVIOUR.md#routing).
+        // A CONNECT would open a tunnel anywhere; a TRACE echo would show the injected key (RFC 9110 §9.3.6, §9.3.8; docs/BEHAVIOUR.md#methods).
         if (method is RequestMethod.Connect or RequestMethod.Trace)
         {
             RequestRejections.Throw(RequestRejection.MethodNotAllowed);
