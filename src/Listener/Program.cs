@@ -6,7 +6,7 @@ using OllamaSocketProxy.Listener;
 
 ProxyServer.PreferInlineSocketCompletions();
 
-// SPEC §2: a .env in the working directory is read first; a variable set in the real environment wins.
+// README "Configuration": a .env in the working directory is read first; a variable set in the real environment wins.
 try
 {
     DotNetEnv.Env.NoClobber().Load();
