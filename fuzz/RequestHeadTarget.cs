@@ -15,7 +15,7 @@ internal static class RequestHeadTarget
 
     private static readonly RequestLimits Small = new() { MaxRequestLineSize = 64, MaxHeadSize = 256, MaxHeaderCount = 8 };
 
-    // The lowest values PROXY_MAX_REQUEST_* accept (ProxyOptions): every limit is within reach of short inputs.
+    // The lowest values PROXY_MAX_REQUEST_* accept (Settings.All): every limit is within reach of short inputs.
     private static readonly RequestLimits Minimal = new() { MaxRequestLineSize = 64, MaxHeadSize = 256, MaxHeaderCount = 1 };
 
     // The rewritten head is parsed again; it may be a little longer than the original.
