@@ -361,7 +361,7 @@ internal sealed partial class ClientConnection
 
             if (_response.StatusCode != 100 && _request.Version == Http1Version.Http11)
             {
-                ResponseHeadWriter.Write(ClientOutput, _response, dechunk: false, close: false);
+                ResponseHeadWriter.Write(ClientOutput, _response, dechunk: false, close: false, dateField: default);
             }
 
             return true;
@@ -381,7 +381,7 @@ internal sealed partial class ClientConnection
         _dechunk = _request.Version == Http1Version.Http10 && _response.TransferCoding != TransferCoding.None;
         _closeAfterResponse = _request.WantsClose || Stopping || _responseFraming.Kind == BodyKind.UntilClose;
         var before = ClientOutput.UnflushedBytes;
-        ResponseHeadWriter.Write(ClientOutput, _response, _dechunk, _closeAfterResponse);
+        ResponseHeadWriter.Write(ClientOutput, _response, _dechunk, _closeAfterResponse, _context.Date.FieldLine);
         _bytesOut += ClientOutput.UnflushedBytes - before;
         _status = _response.StatusCode;
         _responseStarted = true;

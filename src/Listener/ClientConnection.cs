@@ -202,28 +202,22 @@ internal sealed partial class ClientConnection
         headEnd = reader.Position;
         var method = _request.Method;
 
-        // SPEC §3: CONNECT would open a tunnel anywhere; a TRACE echo would show the injected key.
-        if (method is RequestMethod.Connect or RequestMethod.Trace)
-        {
-            RequestRejections.Throw(RequestRejection.MethodNotAllowed);
-        }
+        // Before the target, which for CONNECT is not a path: 405 for CONNECT and TRACE, 501 for the unknown.
+        RequestMethods.ThrowIfNotServed(method);
 
         var target = RequestTarget.Map(_request.Target);
         CaptureForAccessLog(target);
 
-        if (target.Kind == TargetKind.Asterisk && method != RequestMethod.Options)
-        {
-            RequestRejections.Throw(RequestRejection.InvalidRequestTarget);
-        }
+        var local = LocalAnswers.For(method, target.Kind);
 
         // A malformed request is refused whatever its token (SPEC §4), so framing is checked first.
         var framing = BodyFraming.ForRequest(_request);
         plan = new ForwardPlan(target, framing, BodyHeld: false);
 
-        // Ollama's health check and OPTIONS * spend nothing upstream, and the ollama CLI sends them without a token.
-        if (target.Kind == TargetKind.Asterisk || (target.Kind == TargetKind.Root && method is RequestMethod.Get or RequestMethod.Head))
+        // Ollama's health check and OPTIONS spend nothing upstream, and the ollama CLI sends them without a token.
+        if (local != LocalAnswer.None)
         {
-            WriteLocalAnswer(target.Kind, framing);
+            WriteLocalAnswer(local, framing);
             return Decision.AnsweredLocally;
         }
 
@@ -249,19 +243,11 @@ internal sealed partial class ClientConnection
         return Decision.Forward;
     }
 
-    private void WriteLocalAnswer(TargetKind kind, BodyFraming framing)
+    private void WriteLocalAnswer(LocalAnswer answer, BodyFraming framing)
     {
         // A body on a local request is not read: the connection closes after the answer instead.
         var close = _request.WantsClose || Stopping || framing.Kind != BodyKind.None;
-        var headOnly = _request.Method == RequestMethod.Head;
-        if (kind == TargetKind.Asterisk)
-        {
-            LocalResponse.Write(ClientOutput, 200, default, default, close, "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n"u8);
-        }
-        else
-        {
-            LocalResponse.Write(ClientOutput, 200, "text/plain; charset=utf-8"u8, "Ollama is running"u8, close, default, headOnly);
-        }
+        LocalResponse.WriteLocalAnswer(ClientOutput, answer, _context.Date.FieldLine, close, headOnly: _request.Method == RequestMethod.Head);
 
         _status = 200;
         _responseStarted = true;
@@ -321,7 +307,7 @@ internal sealed partial class ClientConnection
         }
 
         var headOnly = _headParsed && _request.Method == RequestMethod.Head;
-        LocalResponse.WriteError(ClientOutput, status, RequestRejections.Describe(reason), close: true, headOnly);
+        LocalResponse.WriteRejection(ClientOutput, reason, _context.Date.FieldLine, headOnly);
         _status = status;
         _bytesOut = ClientOutput.UnflushedBytes;
         await FlushClientAsync(last: true).ConfigureAwait(false);
@@ -342,7 +328,7 @@ internal sealed partial class ClientConnection
         else
         {
             _status = ForwarderErrors.StatusCode(error);
-            LocalResponse.WriteError(ClientOutput, _status, ForwarderErrors.Describe(error), close: true, _request.Method == RequestMethod.Head);
+            LocalResponse.WriteError(ClientOutput, _status, ForwarderErrors.Describe(error), _context.Date.FieldLine, close: true, _request.Method == RequestMethod.Head);
             _bytesOut = ClientOutput.UnflushedBytes;
             await FlushClientAsync(last: true).ConfigureAwait(false);
         }

@@ -23,6 +23,7 @@ internal sealed class ProxyContext(
     public RequestRewriter Rewriter { get; } = new(UpstreamEndpoint.FromUri(options.UpstreamUrl).Authority, options.ApiKey);
     public Authenticator Authenticator { get; } = new(options.AuthToken);
     public TimeProvider TimeProvider { get; } = timeProvider;
+    public DateHeader Date { get; } = new(timeProvider);
     public ILogger Log { get; } = loggerFactory.CreateLogger("OllamaSocketProxy");
     public ILogger AccessLog { get; } = loggerFactory.CreateLogger("OllamaSocketProxy.Access");
 
