@@ -162,10 +162,12 @@ internal static class RequestHeadTarget
     /// </summary>
     private static long CheckForwarded(RequestHead head)
     {
+        RequestMethods.ThrowIfNotServed(head.Method);
         var target = RequestTarget.Map(head.Target);
-        var framing = BodyFraming.ForRequest(head);
         InvariantViolation.Check(target.RestStart >= 0 && target.RestStart <= head.Target.Length, "target rest outside the target");
-        if (target.Kind == TargetKind.Asterisk || (target.Kind == TargetKind.Root && head.Method is RequestMethod.Get or RequestMethod.Head))
+        var local = LocalAnswers.For(head.Method, target.Kind);
+        var framing = BodyFraming.ForRequest(head);
+        if (local != LocalAnswer.None)
         {
             // Answered locally by the proxy: nothing goes upstream.
             return (long)target.Kind;
@@ -200,7 +202,7 @@ internal static class RequestHeadTarget
                     or KnownField.Trailer or KnownField.Upgrade or KnownField.ProxyAuthorization or KnownField.Expect),
                 $"hop-by-hop field {field.Known} forwarded");
             InvariantViolation.Check(field.Known != KnownField.Host || field.Value(bytes).SequenceEqual("upstream.test:8443"u8), "client's Host forwarded");
-            InvariantViolation.Check(field.Known != KnownField.Other || !head.IsNamedByConnection(name), "a field named by Connection forwarded");
+            InvariantViolation.Check(field.Known is not (KnownField.Other or KnownField.ContentType or KnownField.Date) || !head.IsNamedByConnection(name), "a field named by Connection forwarded");
         }
 
         // Routing is idempotent: the forwarded target maps to itself, so the upstream sees the route that was chosen.

@@ -99,13 +99,15 @@ internal static class ResponseHeadTarget
         return new Result(Outcome.Parsed, consumed, fingerprint.Value);
     }
 
+    private static ReadOnlySpan<byte> ProxyDate => "Date: Sat, 01 Jan 2000 00:00:00 GMT\r\n"u8;
+
     /// <summary>The head written to the client parses again, with the same status and, unless de-chunked, the same framing.</summary>
     private static long CheckRelayed(ResponseHead head, BodyFraming framing, byte options)
     {
         var dechunk = (options & 2) != 0 && framing.Kind == BodyKind.Chunked;
         var close = (options & 4) != 0;
         var output = new ArrayBufferWriter<byte>();
-        ResponseHeadWriter.Write(output, head, dechunk, close);
+        ResponseHeadWriter.Write(output, head, dechunk, close, ProxyDate);
 
         var relayed = new ResponseHead();
         var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(output.WrittenMemory));
@@ -122,6 +124,9 @@ internal static class ResponseHeadTarget
         InvariantViolation.Check(parsed && reader.End, "the relayed head is incomplete or followed by bytes");
         InvariantViolation.Check(relayed.StatusCode == head.StatusCode && relayed.StatusLine.SequenceEqual(head.StatusLine), "status line changed");
         InvariantViolation.Check(!close || head.IsInterim || relayed.WantsClose, "close requested but the relayed head keeps the connection");
+
+        // RFC 9110 §6.6.1: a final response reaches the client with a Date; an interim one gets none added.
+        InvariantViolation.Check(head.IsInterim ? !relayed.HasDate || head.HasDate : relayed.HasDate, "Date missing or added to an interim response");
         var method = (options & 1) != 0 ? RequestMethod.Head : RequestMethod.Get;
         BodyFraming again;
         try

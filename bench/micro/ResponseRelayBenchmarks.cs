@@ -15,6 +15,7 @@ namespace OllamaSocketProxy.Micro;
 public class ResponseRelayBenchmarks
 {
     private readonly ResponseHead _head = new();
+    private readonly byte[] _date = new byte[HttpDate.FieldLineLength];
     private readonly ArrayBufferWriter<byte> _output = new(4096);
     private readonly Pipe _upstream = new(new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
     private readonly Pipe _client = new(new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
@@ -38,6 +39,7 @@ public class ResponseRelayBenchmarks
 
         body.Append("0\r\n\r\n");
         _chunkedBody = Encoding.ASCII.GetBytes(body.ToString());
+        HttpDate.WriteFieldLine(DateTimeOffset.UtcNow, _date);
         _timer = new TimeoutControl(TimeProvider.System, _never.Token, _never.Token);
         _timer.ArmIdle(TimeoutReason.ResponseBody, TimeSpan.FromMinutes(5));
     }
@@ -53,7 +55,7 @@ public class ResponseRelayBenchmarks
 
         var framing = BodyFraming.ForResponse(RequestMethod.Post, _head);
         _output.ResetWrittenCount();
-        ResponseHeadWriter.Write(_output, _head, dechunk: false, close: false);
+        ResponseHeadWriter.Write(_output, _head, dechunk: false, close: false, _date);
         return _output.WrittenCount + (int)framing.Kind;
     }
 

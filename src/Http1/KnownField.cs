@@ -19,6 +19,10 @@ public enum KnownField : byte
     ProxyAuthorization,
     XApiKey,
     Expect,
+
+    // End-to-end fields the proxy reads but passes on like any other (also removed when Connection names them).
+    ContentType,
+    Date,
 }
 
 internal static class KnownFields
@@ -28,12 +32,14 @@ internal static class KnownFields
     {
         2 when Ascii.EqualsIgnoreCase(name, "te"u8) => KnownField.TE,
         4 when Ascii.EqualsIgnoreCase(name, "host"u8) => KnownField.Host,
+        4 when Ascii.EqualsIgnoreCase(name, "date"u8) => KnownField.Date,
         6 when Ascii.EqualsIgnoreCase(name, "expect"u8) => KnownField.Expect,
         7 when Ascii.EqualsIgnoreCase(name, "trailer"u8) => KnownField.Trailer,
         7 when Ascii.EqualsIgnoreCase(name, "upgrade"u8) => KnownField.Upgrade,
         9 when Ascii.EqualsIgnoreCase(name, "x-api-key"u8) => KnownField.XApiKey,
         10 when Ascii.EqualsIgnoreCase(name, "connection"u8) => KnownField.Connection,
         10 when Ascii.EqualsIgnoreCase(name, "keep-alive"u8) => KnownField.KeepAlive,
+        12 when Ascii.EqualsIgnoreCase(name, "content-type"u8) => KnownField.ContentType,
         13 when Ascii.EqualsIgnoreCase(name, "authorization"u8) => KnownField.Authorization,
         14 when Ascii.EqualsIgnoreCase(name, "content-length"u8) => KnownField.ContentLength,
         16 when Ascii.EqualsIgnoreCase(name, "proxy-connection"u8) => KnownField.ProxyConnection,

@@ -2,11 +2,21 @@ using System.Buffers;
 
 namespace OllamaSocketProxy.Http1;
 
-/// <summary>Responses the proxy makes itself: errors in Ollama's JSON shape, and the local answers (docs/BEHAVIOUR.md#routing).</summary>
+/// <summary>
+/// Responses the proxy makes itself: errors in Ollama's JSON shape, and the local answers (docs/BEHAVIOUR.md#routing). Each final
+/// response carries the <c>Date</c> field line it is given (RFC 9110 §6.6.1; see <see cref="HttpDate"/>).
+/// </summary>
 public static class LocalResponse
 {
+    /// <summary>The answer to a refused request: its status, its text, and the fields its status calls for; the connection closes.</summary>
+    public static void WriteRejection(IBufferWriter<byte> output, RequestRejection reason, ReadOnlySpan<byte> dateField, bool headOnly = false) =>
+        WriteError(output, RequestRejections.StatusCode(reason), RequestRejections.Describe(reason), dateField, close: true, headOnly,
+            RequestRejections.ExtraFields(reason));
+
     /// <summary>Writes <c>{"error":"message"}</c> with <paramref name="status"/>; the message is one of the proxy's fixed texts.</summary>
-    public static void WriteError(IBufferWriter<byte> output, int status, string message, bool close, bool headOnly = false)
+    public static void WriteError(
+        IBufferWriter<byte> output, int status, string message, ReadOnlySpan<byte> dateField, bool close, bool headOnly = false,
+        ReadOnlySpan<byte> extraFields = default)
     {
         Span<byte> body = stackalloc byte[message.Length + 12];
         "{\"error\":\""u8.CopyTo(body);
@@ -19,18 +29,27 @@ public static class LocalResponse
 
         "\"}"u8.CopyTo(body[length..]);
         length += 2;
-        var extra = status switch
+        Write(output, status, "application/json; charset=utf-8"u8, body[..length], dateField, close, extraFields, headOnly);
+    }
+
+    /// <summary>The answer to a request the proxy serves itself (<see cref="LocalAnswers.For"/>).</summary>
+    public static void WriteLocalAnswer(IBufferWriter<byte> output, LocalAnswer answer, ReadOnlySpan<byte> dateField, bool close, bool headOnly)
+    {
+        if (answer == LocalAnswer.Options)
         {
-            401 => "WWW-Authenticate: Bearer\r\n"u8,
-            405 => "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n"u8,
-            _ => default,
-        };
-        Write(output, status, "application/json; charset=utf-8"u8, body[..length], close, extra, headOnly);
+            // RFC 9110 §9.3.7: Allow names what the proxy serves; without content, Content-Length is 0.
+            Write(output, 200, default, default, dateField, close, RequestMethods.AllowField);
+        }
+        else
+        {
+            Write(output, 200, "text/plain; charset=utf-8"u8, "Ollama is running"u8, dateField, close, default, headOnly);
+        }
     }
 
     /// <summary>Writes a complete response with a Content-Length body.</summary>
+    /// <param name="dateField">The whole <c>Date</c> field line, CRLF included (<see cref="HttpDate.WriteFieldLine"/>).</param>
     public static void Write(
-        IBufferWriter<byte> output, int status, ReadOnlySpan<byte> contentType, ReadOnlySpan<byte> body,
+        IBufferWriter<byte> output, int status, ReadOnlySpan<byte> contentType, ReadOnlySpan<byte> body, ReadOnlySpan<byte> dateField,
         bool close, ReadOnlySpan<byte> extraFields = default, bool headOnly = false)
     {
         output.Write("HTTP/1.1 "u8);
@@ -38,6 +57,7 @@ public static class LocalResponse
         output.Write(" "u8);
         output.Write(ReasonPhrase(status));
         output.Write("\r\n"u8);
+        output.Write(dateField);
         if (!contentType.IsEmpty)
         {
             output.Write("Content-Type: "u8);
@@ -61,7 +81,7 @@ public static class LocalResponse
         }
     }
 
-    /// <summary>The interim response sent once the caller is authenticated (RFC 9110 §10.1.1).</summary>
+    /// <summary>The interim response sent once the caller is authenticated (RFC 9110 §10.1.1); an interim response needs no Date.</summary>
     public static ReadOnlySpan<byte> Continue => "HTTP/1.1 100 Continue\r\n\r\n"u8;
 
     private static ReadOnlySpan<byte> ReasonPhrase(int status) => status switch

@@ -9,6 +9,9 @@ public sealed class RequestHead : MessageHead
     private Range _target;
     private Range _authorization;
     private Range _apiKey;
+    private Range _contentType;
+    private bool _emptyHost;
+    private bool _hasContentType;
 
     public RequestMethod Method { get; private set; }
     public ReadOnlySpan<byte> MethodBytes => Bytes[_method];
@@ -30,7 +33,7 @@ public sealed class RequestHead : MessageHead
     {
         base.Reset();
         HostCount = AuthorizationCount = ApiKeyCount = 0;
-        ExpectsContinue = false;
+        ExpectsContinue = _emptyHost = _hasContentType = false;
     }
 
     internal void SetRequestLine(RequestMethod method, Range methodRange, Range target, Http1Version version)
@@ -54,6 +57,7 @@ public sealed class RequestHead : MessageHead
                 }
 
                 HostCount++;
+                _emptyHost = value.IsEmpty;
                 break;
             case KnownField.Authorization:
                 AuthorizationCount++;
@@ -72,6 +76,18 @@ public sealed class RequestHead : MessageHead
 
                 ExpectsContinue = Version == Http1Version.Http11;
                 break;
+            case KnownField.ContentType:
+                // RFC 9110 §5.3, §8.3: a singleton sent twice, on which recipients differ (first, last, or a list), so the
+                // upstream could read the body as another type than a filter before it did. Byte-identical repeats leave
+                // nothing to differ on and pass, as identical Content-Length values do (§8.6).
+                if (_hasContentType && !value.SequenceEqual(Bytes[_contentType]))
+                {
+                    RequestRejections.Throw(RequestRejection.ConflictingContentType);
+                }
+
+                _hasContentType = true;
+                _contentType = new Range(field.ValueStart, field.ValueStart + field.ValueLength);
+                break;
         }
     }
 
@@ -82,6 +98,13 @@ public sealed class RequestHead : MessageHead
 
         // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request without Host, and to any with more than one.
         if (HostCount > 1 || (HostCount == 0 && Version == Http1Version.Http11))
+        {
+            RequestRejections.Throw(RequestRejection.MissingOrDuplicateHost);
+        }
+
+        // RFC 9112 §3.3: an origin-form target takes its authority from Host, and an http URI with an empty host is
+        // invalid (RFC 9110 §4.2.1). Absolute-form carries its own authority (§3.2.2), and OPTIONS * names no resource.
+        if (_emptyHost && Target[0] == '/')
         {
             RequestRejections.Throw(RequestRejection.MissingOrDuplicateHost);
         }

@@ -27,6 +27,12 @@ public static class RequestHeadParser
             }
         }
 
+        // A line limit shorter than a method would be hit first: with such a limit the line's length decides alone.
+        if (limits.MaxRequestLineSize >= RequestMethods.MaxLength && !RequestLineParser.MethodCanEnd(probe))
+        {
+            RequestRejections.Throw(RequestRejection.MethodTooLong);
+        }
+
         var start = probe.Position;
         switch (HeadScanner.TryFindEnd(ref probe, limits.MaxRequestLineSize, limits.MaxHeadSize, limits.MaxHeaderCount))
         {

@@ -1,8 +1,29 @@
+using System.Buffers;
+
 namespace OllamaSocketProxy.Http1;
 
 /// <summary><c>request-line = method SP request-target SP HTTP-version</c> (RFC 9112 §3), one SP each, nothing else.</summary>
 internal static class RequestLineParser
 {
+    /// <summary>
+    /// False when the request line at <paramref name="reader"/> starts with more token bytes than any method has
+    /// (<see cref="RequestMethods.MaxLength"/>): whatever follows, it holds no method. Decided on that prefix alone,
+    /// so a long token is refused before its line is complete, and as a bad method (400), not as a long target (414).
+    /// Any other byte in the prefix leaves the decision to the whole line, as before.
+    /// </summary>
+    public static bool MethodCanEnd(SequenceReader<byte> reader)
+    {
+        const int Window = RequestMethods.MaxLength + 1;
+        var unread = reader.UnreadSpan;
+        if (unread.Length >= Window)
+        {
+            return !HttpSyntax.IsToken(unread[..Window]);
+        }
+
+        Span<byte> window = stackalloc byte[Window];
+        return !reader.TryCopyTo(window) || !HttpSyntax.IsToken(window);
+    }
+
     /// <summary>Parses <paramref name="line"/> (CRLF removed), which starts at offset 0 of the head.</summary>
     public static void Parse(ReadOnlySpan<byte> line, RequestHead head)
     {

@@ -15,7 +15,7 @@ public enum RequestRejection
     /// <summary>A field line is malformed: no colon, whitespace before it, obs-fold, or a control byte (RFC 9112 §5).</summary>
     InvalidHeaderField,
 
-    /// <summary>HTTP/1.1 without Host, more than one Host, or one that is not a host (RFC 9112 §3.2).</summary>
+    /// <summary>HTTP/1.1 without Host, more than one Host, one that is not a host, or an empty one with an origin-form target (RFC 9112 §3.2).</summary>
     MissingOrDuplicateHost,
 
     /// <summary>Content-Length is not 1*DIGIT, overflows, or differs between values (RFC 9110 §8.6).</summary>
@@ -23,6 +23,9 @@ public enum RequestRejection
 
     /// <summary>Both Content-Length and Transfer-Encoding: a request smuggling signature (RFC 9112 §6.3).</summary>
     ContentLengthAndTransferEncoding,
+
+    /// <summary>Two Content-Type fields with different values: which one the upstream would use is not knowable (RFC 9110 §8.3).</summary>
+    ConflictingContentType,
 
     /// <summary>Transfer-Encoding whose final coding is not chunked, chunked twice, or on HTTP/1.0 (RFC 9112 §6.1, §6.3).</summary>
     InvalidTransferEncoding,
@@ -33,15 +36,20 @@ public enum RequestRejection
     /// <summary>A chunk-size line, chunk terminator or trailer section is malformed (RFC 9112 §7.1).</summary>
     InvalidChunkedBody,
 
-
     /// <summary>An Expect field other than 100-continue (RFC 9110 §10.1.1).</summary>
     UnsupportedExpectation,
 
     /// <summary>The caller's token is missing or wrong (docs/BEHAVIOUR.md#authentication).</summary>
     Unauthorized,
 
-    /// <summary>CONNECT or TRACE: never forwarded (docs/BEHAVIOUR.md#methods).</summary>
+    /// <summary>CONNECT or TRACE: known, and never forwarded (<see cref="RequestMethods.ThrowIfNotServed"/>, docs/BEHAVIOUR.md#methods).</summary>
     MethodNotAllowed,
+
+    /// <summary>A method the proxy does not serve, <c>get</c> included: methods are case-sensitive (RFC 9110 §9.1, §15.6.2).</summary>
+    MethodNotImplemented,
+
+    /// <summary>More than <see cref="RequestMethods.MaxLength"/> bytes and no SP yet: no method is that long (RFC 9112 §3).</summary>
+    MethodTooLong,
 
     /// <summary>The request line is longer than the limit.</summary>
     RequestLineTooLong,
@@ -88,7 +96,7 @@ public static class RequestRejections
         RequestRejection.RequestLineTooLong => 414,
         RequestRejection.UnsupportedExpectation => 417,
         RequestRejection.HeadersTooLarge => 431,
-        RequestRejection.UnsupportedTransferCoding => 501,
+        RequestRejection.UnsupportedTransferCoding or RequestRejection.MethodNotImplemented => 501,
         RequestRejection.TooManyConnections => 503,
         RequestRejection.HttpVersionNotSupported => 505,
         _ => 400,
@@ -110,6 +118,9 @@ public static class RequestRejections
         RequestRejection.UnsupportedExpectation => "expectation not supported",
         RequestRejection.Unauthorized => "unauthorized",
         RequestRejection.MethodNotAllowed => "method not allowed",
+        RequestRejection.MethodNotImplemented => "method not implemented",
+        RequestRejection.MethodTooLong => "method too long",
+        RequestRejection.ConflictingContentType => "conflicting Content-Type",
         RequestRejection.RequestLineTooLong => "request line too long",
         RequestRejection.HeadersTooLarge => "request headers too large",
         RequestRejection.BodyTooLarge => "request body too large",
@@ -118,5 +129,16 @@ public static class RequestRejections
         RequestRejection.HttpVersionNotSupported => "HTTP version not supported",
         RequestRejection.TooManyConnections => "too many connections",
         _ => "bad request",
+    };
+
+    /// <summary>The field lines the status of <paramref name="reason"/> calls for, besides the error's own.</summary>
+    public static ReadOnlySpan<byte> ExtraFields(RequestRejection reason) => reason switch
+    {
+        // RFC 9110 §11.6.1: a 401 MUST send a challenge.
+        RequestRejection.Unauthorized => "WWW-Authenticate: Bearer\r\n"u8,
+
+        // RFC 9110 §15.5.6: a 405 MUST send Allow; for a 501 it tells the client what would work (§10.2.1).
+        RequestRejection.MethodNotAllowed or RequestRejection.MethodNotImplemented => RequestMethods.AllowField,
+        _ => default,
     };
 }

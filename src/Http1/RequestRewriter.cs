@@ -73,7 +73,7 @@ public sealed class RequestRewriter(string upstreamAuthority, string apiKey)
 
         // The proxy answers 100-continue itself once the caller is authenticated (RFC 9110 §10.1.1).
         KnownField.Expect => false,
-        KnownField.Other => !head.IsNamedByConnection(field.Name(head.Bytes)),
+        KnownField.Other or KnownField.ContentType or KnownField.Date => !head.IsNamedByConnection(field.Name(head.Bytes)),
         var known => !HopByHop.Contains(known),
     };
 }

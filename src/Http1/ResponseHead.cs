@@ -14,6 +14,20 @@ public sealed class ResponseHead : MessageHead
     /// <summary>1xx: an interim response, followed by another head (RFC 9110 §15.2).</summary>
     public bool IsInterim => StatusCode is >= 100 and < 200;
 
+    /// <summary>The head has a Date field (RFC 9110 §6.6.1); without one, the proxy adds its own when it relays a final response.</summary>
+    public bool HasDate { get; private set; }
+
+    public override void Reset()
+    {
+        base.Reset();
+        HasDate = false;
+    }
+
+    protected override void OnField(FieldRange field, ReadOnlySpan<byte> value)
+    {
+        HasDate |= field.Known == KnownField.Date;
+    }
+
     internal void SetStatusLine(Http1Version version, int statusCode, int length)
     {
         Version = version;

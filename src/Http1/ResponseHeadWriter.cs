@@ -11,9 +11,14 @@ public static class ResponseHeadWriter
 {
     /// <param name="dechunk">The body is sent de-chunked (to an HTTP/1.0 client): framing fields are dropped.</param>
     /// <param name="close">The client connection closes after this response.</param>
-    public static void Write(IBufferWriter<byte> output, ResponseHead head, bool dechunk, bool close)
+    /// <param name="dateField">
+    /// The proxy's <c>Date</c> field line (<see cref="HttpDate.WriteFieldLine"/>), added to a final response that relays
+    /// none: RFC 9110 §6.6.1, a recipient with a clock that forwards a response without Date MUST append one.
+    /// </param>
+    public static void Write(IBufferWriter<byte> output, ResponseHead head, bool dechunk, bool close, ReadOnlySpan<byte> dateField)
     {
         var bytes = head.Bytes;
+        var dateRelayed = false;
         output.Write(head.StatusLine);
         output.Write("\r\n"u8);
         foreach (var field in head.Fields)
@@ -22,12 +27,21 @@ public static class ResponseHeadWriter
             {
                 output.Write(field.Line(bytes));
                 output.Write("\r\n"u8);
+                dateRelayed |= field.Known == KnownField.Date;
             }
         }
 
-        if (close && !head.IsInterim)
+        if (!head.IsInterim)
         {
-            output.Write("Connection: close\r\n"u8);
+            if (!dateRelayed)
+            {
+                output.Write(dateField);
+            }
+
+            if (close)
+            {
+                output.Write("Connection: close\r\n"u8);
+            }
         }
 
         output.Write("\r\n"u8);
@@ -37,7 +51,7 @@ public static class ResponseHeadWriter
     {
         // Transfer-Encoding and Trailer describe chunk bytes that pass untouched, so they pass too, unless de-chunked.
         KnownField.TransferEncoding or KnownField.Trailer => !dechunk,
-        KnownField.Other => !head.IsNamedByConnection(field.Name(head.Bytes)),
+        KnownField.Other or KnownField.ContentType or KnownField.Date => !head.IsNamedByConnection(field.Name(head.Bytes)),
         var known => !HopByHop.Contains(known),
     };
 }

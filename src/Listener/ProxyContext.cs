@@ -25,6 +25,7 @@ internal sealed class ProxyContext(
     public TokenAuthentication Authentication { get; } = new(options.AuthToken);
     public RequestPolicies Policies { get; } = policies;
     public TimeProvider TimeProvider { get; } = timeProvider;
+    public DateHeader Date { get; } = new(timeProvider);
     public ILogger Log { get; } = loggerFactory.CreateLogger("OllamaSocketProxy");
     public ILogger AccessLog { get; } = loggerFactory.CreateLogger("OllamaSocketProxy.Access");
 

@@ -17,7 +17,6 @@ public sealed class ProxyServer : IAsyncDisposable
     private readonly UpstreamPool _pool;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ConcurrentDictionary<ClientConnection, Task> _connections = new();
-    private readonly byte[] _tooManyConnections;
     private TcpListener? _listener;
     private IPEndPoint? _localEndPoint;
     private Task _accepting = Task.CompletedTask;
@@ -55,11 +54,6 @@ public sealed class ProxyServer : IAsyncDisposable
         _context = new ProxyContext(options, _pool, new RequestPolicies(policies), loggerFactory, _timeProvider, _shutdown.Token);
 
         _idleTrim = _timeProvider.CreateTimer(static _ => TrimMemory(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-
-        var refusal = new ArrayBufferWriter<byte>();
-        var reason = RequestRejection.TooManyConnections;
-        LocalResponse.WriteError(refusal, RequestRejections.StatusCode(reason), RequestRejections.Describe(reason), close: true);
-        _tooManyConnections = refusal.WrittenSpan.ToArray();
     }
 
     /// <summary>The bound address (with the real port when <c>PROXY_LISTEN</c> asked for port 0).</summary>
@@ -200,9 +194,12 @@ public sealed class ProxyServer : IAsyncDisposable
     /// <summary>Beyond the connection limit: a 503 and a close, never a hang (docs/BEHAVIOUR.md#connections).</summary>
     private async Task RefuseAsync(Socket socket)
     {
+        // Written for each refusal, for its Date: a rare path, where the allocation does not matter.
+        var refusal = new ArrayBufferWriter<byte>(256);
+        LocalResponse.WriteRejection(refusal, RequestRejection.TooManyConnections, _context.Date.FieldLine);
         try
         {
-            await socket.SendAsync(_tooManyConnections, SocketFlags.None).ConfigureAwait(false);
+            await socket.SendAsync(refusal.WrittenMemory, SocketFlags.None).ConfigureAwait(false);
             socket.Shutdown(SocketShutdown.Both);
         }
         catch (SocketException)

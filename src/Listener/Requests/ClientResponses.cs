@@ -17,8 +17,6 @@ internal sealed class ClientResponses(ClientConnection connection, PipeWriter ou
     /// <summary>How long the last flush of a failing connection may take (RFC 9112 §9.6: the linger time).</summary>
     public static readonly TimeSpan Linger = TimeSpan.FromSeconds(2);
 
-    private static ReadOnlySpan<byte> AllowField => "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n"u8;
-
     public PipeWriter Output { get; } = output;
 
     /// <summary>The connection must end with a reset, not a FIN: a response was cut short.</summary>
@@ -26,18 +24,14 @@ internal sealed class ClientResponses(ClientConnection connection, PipeWriter ou
 
     private RequestContext Request => connection.Request;
 
-    /// <summary>Ollama's health check (<c>GET /</c>) and <c>OPTIONS *</c>: they spend nothing upstream and need no token.</summary>
-    public void WriteLocalAnswer(TargetKind kind, bool close)
+    /// <summary>Every response the proxy makes carries the date (RFC 9110 §6.6.1).</summary>
+    private ReadOnlySpan<byte> DateField => connection.Context.Date.FieldLine;
+
+    /// <summary>Ollama's health check (<c>GET /</c>) and <c>OPTIONS</c>: they spend nothing upstream and need no token.</summary>
+    public void WriteLocalAnswer(LocalAnswer answer, bool close)
     {
         var before = Output.UnflushedBytes;
-        if (kind == TargetKind.Asterisk)
-        {
-            LocalResponse.Write(Output, 200, default, default, close, AllowField);
-        }
-        else
-        {
-            LocalResponse.Write(Output, 200, "text/plain; charset=utf-8"u8, "Ollama is running"u8, close, default, Request.Head.Method == RequestMethod.Head);
-        }
+        LocalResponse.WriteLocalAnswer(Output, answer, DateField, close, headOnly: Request.Head.Method == RequestMethod.Head);
 
         Request.Log.MarkFirstByte(connection.Context.TimeProvider, 200);
         Request.Log.BytesOut += Output.UnflushedBytes - before;
@@ -57,7 +51,7 @@ internal sealed class ClientResponses(ClientConnection connection, PipeWriter ou
 
         var before = Output.UnflushedBytes;
         var headOnly = Request.HeadParsed && Request.Head.Method == RequestMethod.Head;
-        LocalResponse.WriteError(Output, status, RequestRejections.Describe(reason), close: true, headOnly);
+        LocalResponse.WriteRejection(Output, reason, DateField, headOnly);
         Request.Log.Status = status;
         Request.Log.BytesOut += Output.UnflushedBytes - before;
         await FlushAsync(last: true).ConfigureAwait(false);
@@ -68,7 +62,7 @@ internal sealed class ClientResponses(ClientConnection connection, PipeWriter ou
     {
         var before = Output.UnflushedBytes;
         LocalResponse.Write(
-            Output, refusal.Status, "application/json; charset=utf-8"u8, refusal.JsonBody.Span, close: true,
+            Output, refusal.Status, "application/json; charset=utf-8"u8, refusal.JsonBody.Span, DateField, close: true,
             refusal.ExtraFields.Span, Request.Head.Method == RequestMethod.Head);
         Request.Log.Status = refusal.Status;
         Request.Log.BytesOut += Output.UnflushedBytes - before;
@@ -90,7 +84,7 @@ internal sealed class ClientResponses(ClientConnection connection, PipeWriter ou
 
         var before = Output.UnflushedBytes;
         var status = ForwarderErrors.StatusCode(error);
-        LocalResponse.WriteError(Output, status, ForwarderErrors.Describe(error), close: true, Request.Head.Method == RequestMethod.Head);
+        LocalResponse.WriteError(Output, status, ForwarderErrors.Describe(error), DateField, close: true, Request.Head.Method == RequestMethod.Head);
         Request.Log.Status = status;
         Request.Log.BytesOut += Output.UnflushedBytes - before;
         await FlushAsync(last: true).ConfigureAwait(false);

@@ -153,7 +153,7 @@ internal sealed class Forwarder(ClientConnection connection)
     /// the upstream has closed.
     /// </summary>
     private static bool IsIdempotent(RequestMethod method) =>
-        method is RequestMethod.Get or RequestMethod.Head or RequestMethod.Options or RequestMethod.Put or RequestMethod.Delete;
+        method is RequestMethod.Get or RequestMethod.Head or RequestMethod.Put or RequestMethod.Delete;
 
     /// <summary>Relays a body the proxy does not hold: chunked, large, or after 100-continue.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

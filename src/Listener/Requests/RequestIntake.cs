@@ -32,11 +32,9 @@ internal sealed class RequestIntake(ClientConnection connection)
         headEnd = reader.Position;
         var method = head.Method;
 
-        // A CONNECT would open a tunnel anywhere; a TRACE echo would show the injected key (RFC 9110 §9.3.6, §9.3.8; docs/BEHAVIOUR.md#methods).
-        if (method is RequestMethod.Connect or RequestMethod.Trace)
-        {
-            RequestRejections.Throw(RequestRejection.MethodNotAllowed);
-        }
+        // Only the methods these APIs use go upstream: a CONNECT would open a tunnel anywhere, a TRACE echo would show
+        // the injected key (RFC 9110 §9.3.6, §9.3.8; docs/BEHAVIOUR.md#methods).
+        RequestMethods.ThrowIfNotServed(method);
 
         var target = RequestTarget.Map(head.Target);
         request.Target = target;
@@ -45,20 +43,16 @@ internal sealed class RequestIntake(ClientConnection connection)
             request.Log.Capture(head, target);
         }
 
-        if (target.Kind == TargetKind.Asterisk && method != RequestMethod.Options)
-        {
-            RequestRejections.Throw(RequestRejection.InvalidRequestTarget);
-        }
-
+        var local = LocalAnswers.For(method, target.Kind);
         var framing = BodyFraming.ForRequest(head);
         request.Framing = framing;
 
-        // Ollama's health check and OPTIONS * spend nothing upstream, and the ollama CLI sends them without a token.
-        if (target.Kind == TargetKind.Asterisk || (target.Kind == TargetKind.Root && method is RequestMethod.Get or RequestMethod.Head))
+        // Ollama's health check and OPTIONS spend nothing upstream; the ollama CLI and browsers send them without a token.
+        if (local != LocalAnswer.None)
         {
             // A body on a local request is not read: the connection closes after the answer instead.
             request.CloseAfterResponse = head.WantsClose || connection.Stopping || framing.Kind != BodyKind.None;
-            connection.Responses.WriteLocalAnswer(target.Kind, request.CloseAfterResponse);
+            connection.Responses.WriteLocalAnswer(local, request.CloseAfterResponse);
             return Decision.AnsweredLocally;
         }
 

@@ -183,7 +183,7 @@ internal sealed class ResponseRelay : IBodyObserver
 
             if (response.StatusCode != 100 && head.Version == Http1Version.Http11)
             {
-                ResponseHeadWriter.Write(output, response, dechunk: false, close: false);
+                ResponseHeadWriter.Write(output, response, dechunk: false, close: false, dateField: default);
             }
 
             return HeadStep.Interim;
@@ -208,7 +208,7 @@ internal sealed class ResponseRelay : IBodyObserver
         Request.Dechunk = head.Version == Http1Version.Http10 && response.TransferCoding != TransferCoding.None;
         Request.CloseAfterResponse = head.WantsClose || _connection.Stopping || framing.Kind == BodyKind.UntilClose;
         var before = output.UnflushedBytes;
-        ResponseHeadWriter.Write(output, response, Request.Dechunk, Request.CloseAfterResponse);
+        ResponseHeadWriter.Write(output, response, Request.Dechunk, Request.CloseAfterResponse, _connection.Context.Date.FieldLine);
         Request.Log.BytesOut += output.UnflushedBytes - before;
         Request.Log.MarkFirstByte(_connection.Context.TimeProvider, response.StatusCode);
         Request.ResponseStarted = true;

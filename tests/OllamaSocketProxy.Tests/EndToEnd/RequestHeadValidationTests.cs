@@ -32,6 +32,9 @@ public sealed class RequestHeadValidationTests
     [TestCase("G(T /api/tags HTTP/1.1{CR}{LF}Host: proxy.test{CR}{LF}{auth}{CR}{LF}", TestName = "{m}(delimiter in method)")]
     [TestCase("GET api/tags HTTP/1.1{CR}{LF}Host: proxy.test{CR}{LF}{auth}{CR}{LF}", TestName = "{m}(target without leading slash)")]
     [TestCase("GET /api/tags HTTP/1.1{CR}{LF} Host: proxy.test{CR}{LF}{auth}{CR}{LF}", TestName = "{m}(whitespace before the first field)")]
+    [TestCase("GET /api/tags HTTP/1.1{CR}{LF}Host:{CR}{LF}{auth}{CR}{LF}", TestName = "{m}(empty Host)")]
+    [TestCase("GET / HTTP/1.1{CR}{LF}Host: {CR}{LF}{CR}{LF}", TestName = "{m}(empty Host on the health check)")]
+    [TestCase("POST /api/chat HTTP/1.1{CR}{LF}Host: proxy.test{CR}{LF}{auth}Content-Type: application/json{CR}{LF}Content-Type: text/plain{CR}{LF}Content-Length: 2{CR}{LF}{CR}{LF}{}", TestName = "{m}(two Content-Type values)")]
     public async Task MalformedHead_Gets400AndNothingReachesUpstream(string request)
     {
         await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls());
@@ -54,5 +57,30 @@ public sealed class RequestHeadValidationTests
         ProxyAssert.IsJsonError(response, 400);
         await ProxyAssert.ClosesConnectionAsync(client, response);
         await proxy.AssertNothingElseReachedUpstreamAsync();
+    }
+
+    /// <summary>RFC 9112 §3.2.2: an absolute-form target brings its own authority, so an empty Host does not matter there.</summary>
+    [Test]
+    public async Task EmptyHostWithAbsoluteFormTarget_IsForwarded()
+    {
+        await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls());
+
+        var response = await proxy.SendAsync($"GET http://proxy.test/api/tags HTTP/1.1\r\nHost:\r\n{proxy.AuthorizationField}\r\n");
+
+        Assert.That(response.StatusCode, Is.EqualTo(200), response.Describe());
+        Assert.That(proxy.Origin.Requests.Single().Target, Is.EqualTo("/api/tags"));
+    }
+
+    /// <summary>Identical Content-Type repeats leave no doubt about the type, so they pass (RFC 9110 §8.3).</summary>
+    [Test]
+    public async Task IdenticalContentTypeRepeated_IsForwardedAsSent()
+    {
+        await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls());
+
+        var response = await proxy.SendAsync(
+            $"POST /api/chat HTTP/1.1\r\nHost: proxy.test\r\n{proxy.AuthorizationField}Content-Type: application/json\r\ncontent-type: application/json\r\nContent-Length: 2\r\n\r\n{{}}");
+
+        Assert.That(response.StatusCode, Is.EqualTo(200), response.Describe());
+        Assert.That(proxy.Origin.Requests.Single().Headers.All("Content-Type"), Is.EqualTo(new[] { "application/json", "application/json" }));
     }
 }

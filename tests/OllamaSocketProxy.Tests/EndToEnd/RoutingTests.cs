@@ -57,8 +57,69 @@ public sealed class RoutingTests
 
         var response = await proxy.SendAsync(head + proxy.AuthorizationField + "\r\n");
 
-        ProxyAssert.IsJsonError(response, 405);
+        using (Assert.EnterMultipleScope())
+        {
+            ProxyAssert.IsJsonError(response, 405);
+            Assert.That(response.Headers.All("Allow"), Is.EqualTo(new[] { ServedMethods }), response.Describe());
+        }
+
         await proxy.AssertNothingElseReachedUpstreamAsync();
+    }
+
+    /// <summary>What the proxy serves, in every 405, 501 and OPTIONS answer (RFC 9110 §10.2.1).</summary>
+    private const string ServedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
+    /// <summary>RFC 9110 §9.1: methods are case-sensitive, so <c>get</c> is a method the proxy does not serve; §15.6.2: 501.</summary>
+    [TestCase("get")]
+    [TestCase("Post")]
+    [TestCase("PROPFIND")]
+    [TestCase("M-SEARCH")]
+    [TestCase("QUERY")]
+    [TestCase("UPDATEREDIRECTREF")]
+    public async Task MethodTheProxyDoesNotServe_Gets501WithAllowAndNothingReachesUpstream(string method)
+    {
+        await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls());
+        var client = await proxy.ConnectAsync();
+
+        await client.SendAsync($"{method} /api/tags HTTP/1.1\r\nHost: proxy.test\r\n{proxy.AuthorizationField}\r\n");
+        var response = await client.ReadResponseAsync();
+
+        using (Assert.EnterMultipleScope())
+        {
+            ProxyAssert.IsJsonError(response, 501);
+            Assert.That(response.Headers.All("Allow"), Is.EqualTo(new[] { ServedMethods }), response.Describe());
+        }
+
+        await ProxyAssert.ClosesConnectionAsync(client, response);
+        await proxy.AssertNothingElseReachedUpstreamAsync();
+    }
+
+    /// <summary>No method is longer than 17 bytes: a longer token is a malformed request line (400), even past the line limit (not 414).</summary>
+    [TestCase(18)]
+    [TestCase(100)]
+    [TestCase(9000)]
+    public async Task MethodLongerThanAnyRegistered_Gets400AndNothingReachesUpstream(int length)
+    {
+        await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls());
+
+        var response = await proxy.SendAsync($"{new string('A', length)} /api/tags HTTP/1.1\r\nHost: proxy.test\r\n{proxy.AuthorizationField}\r\n");
+
+        ProxyAssert.IsJsonError(response, 400);
+        await proxy.AssertNothingElseReachedUpstreamAsync();
+    }
+
+    [Test]
+    public async Task LongMethodTokenWithoutALineEnd_Gets400AtOnce()
+    {
+        await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls());
+        var client = await proxy.ConnectAsync();
+
+        // No SP, no line end: the answer can only come from the token's length, not from the line or a timeout.
+        await client.SendAsync(new string('A', 64));
+        var response = await client.ReadResponseAsync();
+
+        ProxyAssert.IsJsonError(response, 400);
+        await ProxyAssert.ClosesConnectionAsync(client, response);
     }
 
     [Test]
@@ -100,14 +161,43 @@ public sealed class RoutingTests
         await proxy.AssertNothingElseReachedUpstreamAsync();
     }
 
+    /// <summary>RFC 9110 §9.3.7: OPTIONS is answered by the proxy on any target, without a token; nothing goes upstream.</summary>
+    [TestCase("*")]
+    [TestCase("/")]
+    [TestCase("/api/chat")]
+    [TestCase("/chat?x=1")]
+    [TestCase("/v1/chat/completions")]
+    [TestCase("http://other.invalid/api/tags")]
+    public async Task OptionsOnAnyTargetWithoutToken_200WithAllowAndTheConnectionStaysUsable(string target)
+    {
+        await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls());
+        var client = await proxy.ConnectAsync();
+
+        await client.SendAsync($"OPTIONS {target} HTTP/1.1\r\nHost: proxy.test\r\n\r\n");
+        var options = await client.ReadResponseAsync("OPTIONS");
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: proxy.test\r\n\r\n");
+        var next = await client.ReadResponseAsync();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(options.StatusCode, Is.EqualTo(200), options.Describe());
+            Assert.That(options.Headers.All("Allow"), Is.EqualTo(new[] { ServedMethods }), options.Describe());
+            Assert.That(options.Headers["Content-Length"], Is.EqualTo("0"), options.Describe());
+            Assert.That(options.Head.AnnouncesClose, Is.False, options.Describe());
+            Assert.That(next.BodyText, Is.EqualTo("Ollama is running"), next.Describe());
+        }
+
+        await proxy.AssertNothingElseReachedUpstreamAsync();
+    }
+
     [Test]
-    public async Task OptionsAsterisk_IsAnsweredLocally()
+    public async Task OptionsWithUnsafeTarget_Gets400()
     {
         await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls());
 
-        var response = await proxy.SendAsync($"OPTIONS * HTTP/1.1\r\nHost: proxy.test\r\n{proxy.AuthorizationField}\r\n");
+        var response = await proxy.SendAsync("OPTIONS /api/../tags HTTP/1.1\r\nHost: proxy.test\r\n\r\n");
 
-        Assert.That(response.StatusCode, Is.InRange(200, 299), response.Describe());
+        ProxyAssert.IsJsonError(response, 400);
         await proxy.AssertNothingElseReachedUpstreamAsync();
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Hostile;
@@ -39,6 +40,25 @@ public sealed class ConnectionLimitTests
         Assert.That(response.Head.AnnouncesClose, Is.True, response.Describe());
         await ProxyAssert.ClosesConnectionAsync(extra, response);
         Assert.That(proxy.Origin.Requests.Select(request => request.Target), Has.None.EqualTo("/api/extra"));
+    }
+
+    /// <summary>The refusal is written per connection, so its Date follows the proxy's clock (RFC 9110 §6.6.1).</summary>
+    [Test]
+    public async Task RefusalBeyondTheLimit_CarriesTheProxysClock()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
+        await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls(), TwoConnections, timeProvider: clock);
+        await OpenAdmittedConnectionsAsync(proxy, 2);
+
+        var first = await (await proxy.ConnectAsync()).ReadResponseAsync();
+        clock.Advance(TimeSpan.FromSeconds(3));
+        var second = await (await proxy.ConnectAsync()).ReadResponseAsync();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(first.Headers.All("Date"), Is.EqualTo(new[] { "Sun, 01 Mar 2026 12:00:00 GMT" }), first.Describe());
+            Assert.That(second.Headers.All("Date"), Is.EqualTo(new[] { "Sun, 01 Mar 2026 12:00:03 GMT" }), second.Describe());
+        }
     }
 
     [Test]

@@ -75,7 +75,7 @@ public sealed class RequestHeadParserTests
             Assert.That(Fields(parsed), Is.EqualTo(new[]
             {
                 "Host=localhost:11434|Host",
-                "content-TYPE=application/json|Other",
+                "content-TYPE=application/json|ContentType",
                 "Authorization=Bearer tok|Authorization",
                 "x-api-key=k|XApiKey",
                 "Content-Length=2|ContentLength",
@@ -135,6 +135,70 @@ public sealed class RequestHeadParserTests
             Assert.That(head.Method, Is.EqualTo(expected));
             Assert.That(Latin1.Text(head.MethodBytes), Is.EqualTo(method));
         }
+    }
+
+    /// <summary>The longest registered method, and tokens one byte longer, whole or as the first bytes to arrive.</summary>
+    private static IEnumerable<TestCaseData> OverlongMethods() => Cross(
+        Case("18 bytes, whole request", "UPDATEREDIRECTREFX /api/tags HTTP/1.1\r\nHost: a\r\n\r\n"),
+        Case("18 bytes, nothing after them yet", "AAAAAAAAAAAAAAAAAA"),
+        Case("40 bytes, line unfinished", new string('A', 40) + " /api"),
+        Case("a line over the request line limit", new string('A', 9000) + " /api/tags HTTP/1.1\r\nHost: a\r\n\r\n"),
+        Case("bytes past the limit, line unfinished", new string('A', 9000)),
+        Case("after leading empty lines", "\r\n\r\n" + new string('A', 18)),
+        Case("token punctuation", "X!#$%&'*+-.^_`|~12"));
+
+    /// <summary>
+    /// No method is longer than 17 bytes: 18 without SP are refused as soon as they are in, as a bad method (400),
+    /// not as too long a target (414), and without waiting for the line's end.
+    /// </summary>
+    [TestCaseSource(nameof(OverlongMethods))]
+    public void MethodLongerThanAnyRegistered_Rejected400WithoutWaitingForTheLine(string input, BufferShape shape)
+    {
+        var parse = RequestParse.Run(input, shape);
+
+        Assert.That((parse.Reason, parse.Status), Is.EqualTo((RequestRejection.MethodTooLong, 400)), parse.Summary);
+    }
+
+    private static IEnumerable<TestCaseData> MethodPrefixesThatMayStillEnd() => Cross(
+        Case("17 bytes without SP yet", "UPDATEREDIRECTREF"),
+        Case("SP as the 18th byte", "UPDATEREDIRECTREF "),
+        Case("a short method and part of a target", "GET /api/tags?x=aaaaaaaaaaaaaaaaaaaa"),
+        Case("a byte that is not a token's among the first 18", "AAAAAAAAAAAAAAA\u0001AAAAAAAA"));
+
+    [TestCaseSource(nameof(MethodPrefixesThatMayStillEnd))]
+    public void MethodOfRegisteredLength_ReturnsFalseUntilTheHeadIsComplete(string prefix, BufferShape shape)
+    {
+        Assert.That(RequestParse.Run(prefix, shape).Summary, Is.EqualTo("incomplete consumed=0"));
+    }
+
+    /// <summary>A line limit shorter than a method is hit before 18 bytes are in; the result must not depend on how many are.</summary>
+    [TestCaseSource(typeof(BufferShapes), nameof(Each))]
+    public void LineLimitShorterThanAMethod_LongTokenRejected414(BufferShape shape)
+    {
+        var parse = RequestParse.Run(new string('A', 30), shape, new RequestLimits { MaxRequestLineSize = 10 });
+
+        Assert.That((parse.Reason, parse.Status), Is.EqualTo((RequestRejection.RequestLineTooLong, 414)), parse.Summary);
+    }
+
+    private static IEnumerable<TestCaseData> LongNonTokens() => Cross(
+        Case("a TLS ClientHello", "\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u0001\u00fc\u0003\u0003abcdefghij\r\n\r\n", RequestRejection.InvalidRequestLine),
+        Case("a short token, a bare LF, then many", "PAT\n" + new string('\n', 30), RequestRejection.InvalidLineEnding));
+
+    /// <summary>Only a run of token bytes is a method too long: anything else is decided by the whole line, as before.</summary>
+    [TestCaseSource(nameof(LongNonTokens))]
+    public void LongLineThatIsNoTokenRun_RejectedByTheLineRules(string input, RequestRejection reason, BufferShape shape)
+    {
+        var parse = RequestParse.Run(input, shape);
+
+        Assert.That((parse.Reason, parse.Status), Is.EqualTo((reason, 400)), parse.Summary);
+    }
+
+    [TestCaseSource(typeof(BufferShapes), nameof(Each))]
+    public void MethodOfTheLongestRegisteredLength_Parsed(BufferShape shape)
+    {
+        var head = RequestParse.Run("UPDATEREDIRECTREF /api/tags HTTP/1.1\r\nHost: a\r\n\r\n", shape).Head;
+
+        Assert.That((head.Method, Latin1.Text(head.MethodBytes)), Is.EqualTo((RequestMethod.Other, "UPDATEREDIRECTREF")));
     }
 
     private static IEnumerable<TestCaseData> MalformedRequestLines() => Cross(
@@ -283,6 +347,8 @@ public sealed class RequestHeadParserTests
         Case("Keep-Alive", "Keep-Alive: timeout=5", KnownField.KeepAlive),
         Case("Proxy-Connection", "Proxy-Connection: keep-alive", KnownField.ProxyConnection),
         Case("Proxy-Authorization", "Proxy-Authorization: Basic x", KnownField.ProxyAuthorization),
+        Case("Content-Type", "CONTENT-type: text/plain", KnownField.ContentType),
+        Case("Date", "date: Sun, 06 Nov 1994 08:49:37 GMT", KnownField.Date),
         Case("a prefix of a known name", "Hos: a", KnownField.Other),
         Case("a known name with a suffix", "Expects: x", KnownField.Other));
 
@@ -322,19 +388,23 @@ public sealed class RequestHeadParserTests
         Case("userinfo", "GET /api/tags HTTP/1.1\r\nHost: user@a.test\r\n\r\n"),
         Case("a query", "GET /api/tags HTTP/1.1\r\nHost: a.test?x\r\n\r\n"),
         Case("a fragment", "GET /api/tags HTTP/1.1\r\nHost: a.test#x\r\n\r\n"),
-        Case("an invalid Host on HTTP/1.0", "GET /api/tags HTTP/1.0\r\nHost: a.test, b.test\r\n\r\n"));
+        Case("an invalid Host on HTTP/1.0", "GET /api/tags HTTP/1.0\r\nHost: a.test, b.test\r\n\r\n"),
+        Case("empty Host with an origin-form target", "GET /api/tags HTTP/1.1\r\nHost:\r\n\r\n"),
+        Case("Host of only whitespace with an origin-form target", "GET / HTTP/1.1\r\nHost: \t \r\n\r\n"),
+        Case("empty Host on HTTP/1.0 with an origin-form target", "POST /api/chat HTTP/1.0\r\nHost:\r\n\r\n"));
 
     [TestCaseSource(nameof(HostViolations))]
-    public void MissingOrRepeatedHost_Rejected400(string head, BufferShape shape)
+    public void MissingRepeatedInvalidOrEmptyHost_Rejected400(string head, BufferShape shape)
     {
         var parse = RequestParse.Run(head, shape);
 
-        Assert.That((parse.Result, parse.Status), Is.EqualTo((ParseResult.Rejected, 400)), parse.Summary);
+        Assert.That((parse.Reason, parse.Status), Is.EqualTo((RequestRejection.MissingOrDuplicateHost, 400)), parse.Summary);
     }
 
     private static IEnumerable<TestCaseData> HostAccepted() => Cross(
         Case("HTTP/1.0 without Host", "GET /api/tags HTTP/1.0\r\n\r\n", 0),
-        Case("empty Host", "GET /api/tags HTTP/1.1\r\nHost:\r\n\r\n", 1),
+        Case("empty Host with an absolute-form target", "GET http://a.test/api/tags HTTP/1.1\r\nHost:\r\n\r\n", 1),
+        Case("empty Host with OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost:\r\n\r\n", 1),
         Case("Host with port", "GET /api/tags HTTP/1.1\r\nHost: 127.0.0.1:11434\r\n\r\n", 1),
         Case("Host in lower case", "GET /api/tags HTTP/1.1\r\nhost: a\r\n\r\n", 1),
         Case("IPv6 literal with port", "GET /api/tags HTTP/1.1\r\nHost: [::1]:11434\r\n\r\n", 1),
@@ -344,6 +414,53 @@ public sealed class RequestHeadParserTests
     public void ValidHost_Parsed(string head, int hostCount, BufferShape shape)
     {
         Assert.That(RequestParse.Run(head, shape).Head.HostCount, Is.EqualTo(hostCount));
+    }
+
+    // :: Content-Type (RFC 9110 §5.3, §8.3)
+
+    private static IEnumerable<TestCaseData> ConflictingContentTypes() => Cross(
+        Case("two media types", Head("Content-Type: application/json", "Content-Type: text/plain")),
+        Case("same type, other parameter", Head("Content-Type: application/json", "Content-Type: application/json; charset=utf-16")),
+        Case("differing only in case", Head("Content-Type: application/json", "content-type: Application/JSON")),
+        Case("one of them empty", Head("Content-Type: application/json", "Content-Type:")),
+        Case("apart, a field between", Head("Content-Type: a/b", "X-A: 1", "Content-Type: c/d")),
+        Case("the third differs", Head("Content-Type: a/b", "Content-Type: a/b", "Content-Type: c/d")));
+
+    /// <summary>Recipients differ on which of two values they use, so the upstream could see another type than a filter did.</summary>
+    [TestCaseSource(nameof(ConflictingContentTypes))]
+    public void ContentTypeFieldsWithDifferentValues_Rejected400(string head, BufferShape shape)
+    {
+        var parse = RequestParse.Run(head, shape);
+
+        Assert.That((parse.Reason, parse.Status), Is.EqualTo((RequestRejection.ConflictingContentType, 400)), parse.Summary);
+    }
+
+    private static IEnumerable<TestCaseData> AcceptedContentTypes() => Cross(
+        Case("one field", Head("Content-Type: application/json"), 1),
+        Case("an identical repeat", Head("Content-Type: application/json", "content-type: application/json"), 2),
+        Case("a repeat differing only in OWS", Head("Content-Type: a/b", "Content-Type:\ta/b "), 2));
+
+    [TestCaseSource(nameof(AcceptedContentTypes))]
+    public void ContentTypeFieldsWithOneValue_ParsedAndKept(string head, int fields, BufferShape shape)
+    {
+        var parsed = RequestParse.Run(head, shape).Head;
+
+        Assert.That(parsed.Fields.ToArray().Count(field => field.Known == KnownField.ContentType), Is.EqualTo(fields));
+    }
+
+    [TestCaseSource(typeof(BufferShapes), nameof(Each))]
+    public void ContentTypeOfAnEarlierRequest_NotComparedWithTheNext(BufferShape shape)
+    {
+        const string first = "POST /api/chat HTTP/1.1\r\nHost: a\r\nContent-Type: a/b\r\n\r\n";
+        const string second = "POST /api/chat HTTP/1.1\r\nHost: a\r\nContent-Type: c/d\r\n\r\n";
+        var reader = new SequenceReader<byte>(shape.Build(first + second));
+        var head = new RequestHead();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(RequestHeadParser.TryParse(ref reader, RequestLimits.Default, head), Is.True);
+            Assert.That(RequestHeadParser.TryParse(ref reader, RequestLimits.Default, head), Is.True);
+        }
     }
 
     // :: Expect (RFC 9110 §10.1.1)

@@ -62,10 +62,11 @@ public sealed class ResponseHeadParserTests
             Assert.That(head.IsInterim, Is.False);
             Assert.That(head.WantsClose, Is.False);
             Assert.That(head.TransferCoding, Is.EqualTo(TransferCoding.Chunked));
+            Assert.That(head.HasDate, Is.True);
             Assert.That(head.Fields.ToArray().Select(f => $"{Latin1.Text(f.Name(head.Bytes))}={Latin1.Text(f.Value(head.Bytes))}|{f.Known}"), Is.EqualTo(new[]
             {
-                "Content-Type=application/x-ndjson|Other",
-                "Date=x|Other",
+                "Content-Type=application/x-ndjson|ContentType",
+                "Date=x|Date",
                 "Transfer-Encoding=chunked|TransferEncoding",
             }));
         }

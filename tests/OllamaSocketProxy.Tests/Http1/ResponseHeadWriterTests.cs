@@ -7,12 +7,15 @@ namespace OllamaSocketProxy.Tests.Http1;
 [Parallelizable(ParallelScope.All)]
 public sealed class ResponseHeadWriterTests
 {
+    /// <summary>The proxy's Date line, as the connection passes it in.</summary>
+    private const string ProxyDate = "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n";
+
     private static string Write(string upstreamHead, BufferShape shape, bool dechunk = false, bool close = false)
     {
         var head = ResponseParse.Run(upstreamHead, shape).Head;
         var output = new ArrayBufferWriter<byte>();
 
-        ResponseHeadWriter.Write(output, head, dechunk, close);
+        ResponseHeadWriter.Write(output, head, dechunk, close, Latin1.Bytes(ProxyDate));
 
         return Latin1.Text(output.WrittenSpan);
     }
@@ -63,7 +66,8 @@ public sealed class ResponseHeadWriterTests
     [TestCaseSource(typeof(BufferShapes), nameof(BufferShapes.Each))]
     public void ContentLengthResponse_RelayedAsReceived(BufferShape shape)
     {
-        const string head = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 18\r\nX-Empty:\r\n\r\n";
+        const string head = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 18\r\nX-Empty:\r\n"
+            + "date: Tue, 25 Nov 2025 10:00:00 GMT\r\n\r\n";
 
         Assert.That(Write(head, shape), Is.EqualTo(head));
     }
@@ -75,13 +79,13 @@ public sealed class ResponseHeadWriterTests
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(Write(head, shape), Is.EqualTo("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
-            Assert.That(Write(head, shape, close: true), Is.EqualTo("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+            Assert.That(Write(head, shape), Is.EqualTo("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n" + ProxyDate + "\r\n"));
+            Assert.That(Write(head, shape, close: true), Is.EqualTo("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n" + ProxyDate + "Connection: close\r\n\r\n"));
         }
     }
 
     [TestCaseSource(typeof(BufferShapes), nameof(BufferShapes.Each))]
-    public void InterimResponse_NeverAnnouncesClose(BufferShape shape)
+    public void InterimResponse_NeverAnnouncesCloseNorGetsADate(BufferShape shape)
     {
         Assert.That(Write("HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n", shape, close: true),
             Is.EqualTo("HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n"));
@@ -90,6 +94,40 @@ public sealed class ResponseHeadWriterTests
     [TestCaseSource(typeof(BufferShapes), nameof(BufferShapes.Each))]
     public void StatusLine_RelayedAsReceived(BufferShape shape)
     {
-        Assert.That(Write("HTTP/1.0 299 Custom \u00e9\r\n\r\n", shape), Is.EqualTo("HTTP/1.0 299 Custom \u00e9\r\n\r\n"));
+        Assert.That(Write("HTTP/1.0 299 Custom \u00e9\r\n\r\n", shape), Is.EqualTo("HTTP/1.0 299 Custom \u00e9\r\n" + ProxyDate + "\r\n"));
+    }
+
+    /// <summary>RFC 9110 §6.6.1: a recipient with a clock that forwards a response without Date MUST append one.</summary>
+    [TestCaseSource(typeof(BufferShapes), nameof(BufferShapes.Each))]
+    public void FinalResponseWithoutDate_GetsTheProxysDateAfterItsFields(BufferShape shape)
+    {
+        Assert.That(Write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n", shape), Is.EqualTo(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n" + ProxyDate + "\r\n"));
+    }
+
+    [TestCaseSource(typeof(BufferShapes), nameof(BufferShapes.Each))]
+    public void FinalResponseWithDate_KeepsItsOwnAndGetsNoSecond(BufferShape shape)
+    {
+        const string head = "HTTP/1.1 500 Internal Server Error\r\nDATE:Tue, 25 Nov 2025 10:00:00 GMT\r\nContent-Length: 0\r\n\r\n";
+
+        Assert.That(Write(head, shape, close: true), Is.EqualTo(
+            "HTTP/1.1 500 Internal Server Error\r\nDATE:Tue, 25 Nov 2025 10:00:00 GMT\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+    }
+
+    /// <summary>RFC 9110 §7.6.1: a field named by Connection is dropped; the response then has no Date but the proxy's.</summary>
+    [TestCaseSource(typeof(BufferShapes), nameof(BufferShapes.Each))]
+    public void DateNamedByConnection_ReplacedByTheProxys(BufferShape shape)
+    {
+        const string head = "HTTP/1.1 200 OK\r\nConnection: Date\r\nDate: Tue, 25 Nov 2025 10:00:00 GMT\r\nContent-Length: 0\r\n\r\n";
+
+        Assert.That(Write(head, shape), Is.EqualTo("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n" + ProxyDate + "\r\n"));
+    }
+
+    [TestCaseSource(typeof(BufferShapes), nameof(BufferShapes.Each))]
+    public void ContentTypeNamedByConnection_NotRelayed(BufferShape shape)
+    {
+        const string head = "HTTP/1.1 200 OK\r\nConnection: content-type\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n" + ProxyDate + "\r\n";
+
+        Assert.That(Write(head, shape), Is.EqualTo("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n" + ProxyDate + "\r\n"));
     }
 }
