@@ -310,7 +310,7 @@ public sealed class ClientsFile
             }
             catch (JsonException e)
             {
-                throw new ClientsFileException(_path, (int)(e.LineNumber ?? 0) + 1, $"not valid JSON: {Describe(e)}");
+                throw InvalidJson(e);
             }
         }
 
@@ -324,7 +324,7 @@ public sealed class ClientsFile
             }
             catch (JsonException e)
             {
-                throw new ClientsFileException(_path, (int)(e.LineNumber ?? 0) + 1, $"not valid JSON: {Describe(e)}");
+                throw InvalidJson(e);
             }
         }
 
@@ -346,13 +346,14 @@ public sealed class ClientsFile
             return Convert.FromHexString(text);
         }
 
-        // The reader's message ends with its own 0-based position, which the line already states.
-        private static string Describe(JsonException e)
+        // The reader's message ends with its own 0-based position, which the line and byte given here replace.
+        private ClientsFileException InvalidJson(JsonException e)
         {
             var message = e.Message;
             var position = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
-            return (position < 0 ? message : message[..position]).TrimEnd('.', ' ')
-                + (e.BytePositionInLine is { } column ? $" (byte {column + 1} of the line)" : "");
+            var reason = (position < 0 ? message : message[..position]).TrimEnd('.', ' ');
+            var column = e.BytePositionInLine is { } byteInLine ? $" (byte {byteInLine + 1} of the line)" : "";
+            return new ClientsFileException(_path, (int)(e.LineNumber ?? 0) + 1, $"not valid JSON: {reason}{column}");
         }
 
         // A property name is quoted only when it looks like one; anything else may be a pasted secret.
