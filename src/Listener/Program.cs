@@ -25,6 +25,12 @@ foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
     variables[(string)entry.Key] = entry.Value as string;
 }
 
+// `OllamaSocketProxy clients add|list`: edits or lists the clients file, then exits; the proxy does not start.
+if (args is ["clients", ..])
+{
+    return OllamaSocketProxy.Listener.Gateway.ClientsCommand.Run(args[1..], Console.Out, Console.Error, variables);
+}
+
 ProxyOptions options;
 try
 {

@@ -23,7 +23,8 @@ public sealed partial class ProxyProcess : IAsyncDisposable
     /// <summary>Every line written to stdout or stderr so far.</summary>
     public IReadOnlyList<string> Lines => [.. lines];
 
-    public static ProxyProcess Start(IReadOnlyDictionary<string, string> variables, string workingDirectory)
+    /// <param name="arguments">Command-line arguments, such as a subcommand (none starts the proxy).</param>
+    public static ProxyProcess Start(IReadOnlyDictionary<string, string> variables, string workingDirectory, IReadOnlyList<string>? arguments = null)
     {
         var startInfo = new ProcessStartInfo(DotnetHost())
         {
@@ -34,6 +35,11 @@ public sealed partial class ProxyProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         startInfo.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "OllamaSocketProxy.dll"));
+        foreach (var argument in arguments ?? [])
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
         startInfo.Environment.Clear();
         foreach (var name in new[] { "PATH", "HOME", "DOTNET_ROOT" })
         {
