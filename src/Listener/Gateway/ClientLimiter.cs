@@ -9,7 +9,8 @@ namespace OllamaSocketProxy.Listener.Gateway;
 /// <remarks>
 /// The rate is a token bucket of <c>requests_per_minute</c> tokens, refilled continuously: a client that was idle
 /// may send a burst of N at once, then N a minute, which is what "60 a minute" promises. A sliding window would
-/// also allow N in any 60 s, but hands the whole allowance back at one instant instead of smoothly.
+/// promise N in any 60 s too, but needs a timestamp per request in the window (or an estimate), where the bucket
+/// needs two numbers.
 /// <para>
 /// Both limits are checked and taken under one short lock, so a refused request takes neither a token nor a
 /// slot, and no two requests can both take the last slot. Nothing inside the lock waits on I/O or allocates.
@@ -56,7 +57,8 @@ public sealed class ClientLimiter
         var settings = Volatile.Read(ref _settings);
         if (settings.Limits.IsUnlimited)
         {
-            // Counted even so, so that a reload that sets a limit sees the requests already in flight.
+            // Counted even so, so that a reload that sets a limit sees the requests already in flight. (A request
+            // that read the settings just before such a reload is let in under the old ones.)
             Interlocked.Increment(ref _inFlight);
             refusal = default;
             return true;
