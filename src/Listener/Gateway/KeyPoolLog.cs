@@ -13,4 +13,7 @@ internal static partial class KeyPoolLog
 
     [LoggerMessage(202, LogLevel.Error, "Upstream {Key} disabled until restart: the upstream answered {Status} (check OLLAMA_API_KEY)")]
     public static partial void Disabled(ILogger logger, string key, int status);
+
+    [LoggerMessage(203, LogLevel.Warning, "Upstream {Key} bench extended ({Limit} limit named while benched): benched for {Duration} until {Until:u} ({Source})")]
+    public static partial void BenchExtended(ILogger logger, string key, string limit, TimeSpan duration, DateTimeOffset until, string source);
 }

@@ -177,6 +177,7 @@ public sealed class UpstreamKeyPool
     {
         TimeSpan duration;
         int step;
+        bool returned, extended;
         lock (_gate)
         {
             slot.RateLimitedCount++;
@@ -186,6 +187,9 @@ public sealed class UpstreamKeyPool
             }
 
             var benched = slot.State == KeyState.Benched && slot.BenchedUntilTicks > now.UtcTicks;
+
+            // A bench that is over but that no choice has ended yet: its return is logged, so that each bench has one.
+            returned = slot.State == KeyState.Benched && !benched;
             if (benched && kind <= slot.StepKind)
             {
                 // The 429 of a request sent before the bench began: no new step and no log line, so that requests in
@@ -207,6 +211,7 @@ public sealed class UpstreamKeyPool
 
             step = slot.Step;
             duration = Clamp(named is { } reset ? reset - now : BenchLadder.For(kind, step));
+            extended = benched;
             if (benched)
             {
                 // A longer limit named while benched for a shorter one: the bench never gets shorter.
@@ -219,13 +224,26 @@ public sealed class UpstreamKeyPool
             Publish();
         }
 
+        if (returned)
+        {
+            KeyPoolLog.Returned(_logger, slot.Key.Label);
+        }
+
         var limit = kind switch
         {
             RateLimitKind.Session => "session",
             RateLimitKind.Weekly => "weekly",
             _ => "unnamed",
         };
-        KeyPoolLog.Benched(_logger, slot.Key.Label, limit, duration, now + duration, source ?? $"back-off step {step + 1}");
+        source ??= $"back-off step {step + 1}";
+        if (extended)
+        {
+            KeyPoolLog.BenchExtended(_logger, slot.Key.Label, limit, duration, now + duration, source);
+        }
+        else
+        {
+            KeyPoolLog.Benched(_logger, slot.Key.Label, limit, duration, now + duration, source);
+        }
     }
 
     private static TimeSpan Clamp(TimeSpan duration) =>

@@ -183,6 +183,20 @@ public sealed class UpstreamKeyPoolTests
         Assert.That(f.Status(key), Is.EqualTo(new KeyStatus("key#1 (…0001)", KeyState.Up, null, 1)));
     }
 
+    [Test]
+    public void BenchOverBeforeAnyChoice_Next429LogsTheReturnThenTheNewBench()
+    {
+        var f = new KeyPoolFixture(1);
+        f.RateLimited(f.Keys[0], KeyPoolFixture.UnnamedLimit);
+        f.Clock.Advance(TimeSpan.FromMinutes(1));
+
+        f.RateLimited(f.Keys[0], KeyPoolFixture.UnnamedLimit);
+
+        Assert.That(f.Logs.Lines, Has.Count.EqualTo(3));
+        Assert.That(f.Logs.Lines[1], Does.EndWith("Upstream key#1 (…0001) back in service after its bench"));
+        Assert.That(f.Logs.Lines[2], Does.Contain("benched for 00:02:00"));
+    }
+
     [TestCase(401)]
     [TestCase(403)]
     public void Refused_KeyDisabledUntilRestart_LoggedOnce(int status)
@@ -332,7 +346,7 @@ public sealed class UpstreamKeyPoolTests
     }
 
     [Test]
-    public void LongerLimitWhileBenched_BenchGrowsAndIsLogged()
+    public void LongerLimitWhileBenched_BenchExtendedAndLogged()
     {
         var f = new KeyPoolFixture(2);
         f.RateLimited(f.Keys[0], KeyPoolFixture.SessionLimit);
@@ -340,7 +354,7 @@ public sealed class UpstreamKeyPoolTests
         f.RateLimited(f.Keys[0], KeyPoolFixture.WeeklyLimit);
 
         Assert.That(f.BenchLeft(f.Keys[0]), Is.EqualTo(TimeSpan.FromHours(6)));
-        Assert.That(f.LinesContaining("(weekly limit)"), Is.EqualTo(1));
+        Assert.That(f.LinesContaining("Upstream key#1 (…0001) bench extended (weekly limit named while benched): benched for 06:00:00"), Is.EqualTo(1));
     }
 
     [Test]
