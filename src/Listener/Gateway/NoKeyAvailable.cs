@@ -46,7 +46,7 @@ public readonly struct NoKeyAvailable
     }
 
     /// <summary>Writes the whole response: status, JSON body, and for 429 <c>Retry-After</c> (RFC 9110 §10.2.3).</summary>
-    public void WriteResponse(IBufferWriter<byte> output, bool close, bool headOnly = false)
+    public void WriteResponse(IBufferWriter<byte> output, ReadOnlySpan<byte> dateField, bool close, bool headOnly = false)
     {
         Span<byte> body = stackalloc byte[MaxBodyLength];
         var bodyLength = FormatErrorBody(body);
@@ -63,7 +63,7 @@ public readonly struct NoKeyAvailable
         }
 
         LocalResponse.Write(
-            output, Status, "application/json; charset=utf-8"u8, body[..bodyLength], close, retryAfter[..fieldLength], headOnly);
+            output, Status, "application/json; charset=utf-8"u8, body[..bodyLength], dateField, close, retryAfter[..fieldLength], headOnly);
     }
 
     private int FormatErrorBody(Span<byte> destination)

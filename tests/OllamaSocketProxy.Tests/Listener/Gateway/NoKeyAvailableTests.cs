@@ -26,7 +26,7 @@ public sealed class NoKeyAvailableTests
         var output = new ArrayBufferWriter<byte>();
         var unavailable = new NoKeyAvailable(NoKeyReason.AllRateLimited, s_now.AddDays(2), 172_800);
 
-        unavailable.WriteResponse(output, close: false);
+        unavailable.WriteResponse(output, default, close: false);
 
         var text = Latin1.Text(output.WrittenSpan);
         const string body = """{"error":"all upstream keys are rate limited; next in 172800 s"}""";
@@ -45,7 +45,7 @@ public sealed class NoKeyAvailableTests
         var output = new ArrayBufferWriter<byte>();
         var unavailable = new NoKeyAvailable(NoKeyReason.AllDisabled, default, 0);
 
-        unavailable.WriteResponse(output, close: true);
+        unavailable.WriteResponse(output, default, close: true);
 
         var text = Latin1.Text(output.WrittenSpan);
         Assert.That(unavailable.Status, Is.EqualTo(502));
@@ -60,7 +60,7 @@ public sealed class NoKeyAvailableTests
     {
         var output = new ArrayBufferWriter<byte>();
 
-        new NoKeyAvailable(NoKeyReason.AllRateLimited, s_now.AddSeconds(1), 1).WriteResponse(output, close: false, headOnly: true);
+        new NoKeyAvailable(NoKeyReason.AllRateLimited, s_now.AddSeconds(1), 1).WriteResponse(output, default, close: false, headOnly: true);
 
         Assert.That(Latin1.Text(output.WrittenSpan), Does.EndWith("\r\nRetry-After: 1\r\n\r\n"));
     }
@@ -69,7 +69,7 @@ public sealed class NoKeyAvailableTests
     public void Response_ParsesAsAValidResponseWithItsLength(BufferShape shape)
     {
         var output = new ArrayBufferWriter<byte>();
-        new NoKeyAvailable(NoKeyReason.AllRateLimited, s_now.AddSeconds(9), 9).WriteResponse(output, close: false);
+        new NoKeyAvailable(NoKeyReason.AllRateLimited, s_now.AddSeconds(9), 9).WriteResponse(output, default, close: false);
 
         var parsed = ResponseParse.Run(shape.Build(output.WrittenSpan));
 
