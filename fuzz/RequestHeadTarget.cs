@@ -21,7 +21,8 @@ internal static class RequestHeadTarget
     // The rewritten head is parsed again; it may be a little longer than the original.
     private static readonly RequestLimits Generous = new() { MaxRequestLineSize = 1 << 20, MaxHeadSize = 1 << 20, MaxHeaderCount = 10_000 };
 
-    private static readonly RequestRewriter Rewriter = new(UpstreamAuthority, ApiKey);
+    private static readonly RequestRewriter Rewriter = new(UpstreamAuthority);
+    private static readonly byte[] Authorization = RequestRewriter.AuthorizationLine(ApiKey);
     private static readonly RequestHead Reused = new();
 
     private enum Outcome : byte
@@ -174,7 +175,7 @@ internal static class RequestHeadTarget
         }
 
         var output = new ArrayBufferWriter<byte>();
-        Rewriter.WriteHead(output, head, target, framing, default);
+        Rewriter.WriteHead(output, head, target, framing, Authorization, default);
         var forwarded = new RequestHead();
         var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(output.WrittenMemory));
         bool parsed;

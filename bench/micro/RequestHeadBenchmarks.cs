@@ -29,7 +29,8 @@ public class RequestHeadBenchmarks
     };
 
     private readonly RequestHead _head = new();
-    private readonly RequestRewriter _rewriter = new("ollama.com", "upstream-key");
+    private readonly RequestRewriter _rewriter = new("ollama.com");
+    private readonly byte[] _authorization = RequestRewriter.AuthorizationLine("upstream-key");
     private readonly TokenAuthentication _authentication = new("proxy-token");
     private readonly ArrayBufferWriter<byte> _output = new(4096);
     private ReadOnlySequence<byte> _bytes;
@@ -54,7 +55,7 @@ public class RequestHeadBenchmarks
         var target = RequestTarget.Map(_head.Target);
         var framing = BodyFraming.ForRequest(_head);
         _output.ResetWrittenCount();
-        _rewriter.WriteHead(_output, _head, target, framing, default);
+        _rewriter.WriteHead(_output, _head, target, framing, _authorization, default);
         return _output.WrittenCount;
     }
 }

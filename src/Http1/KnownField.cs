@@ -23,6 +23,10 @@ public enum KnownField : byte
     // End-to-end fields the proxy reads but passes on like any other (also removed when Connection names them).
     ContentType,
     Date,
+    AcceptEncoding,
+    Origin,
+    AccessControlRequestMethod,
+    AccessControlRequestHeaders,
 }
 
 internal static class KnownFields
@@ -33,6 +37,10 @@ internal static class KnownFields
         2 when Ascii.EqualsIgnoreCase(name, "te"u8) => KnownField.TE,
         4 when Ascii.EqualsIgnoreCase(name, "host"u8) => KnownField.Host,
         4 when Ascii.EqualsIgnoreCase(name, "date"u8) => KnownField.Date,
+        6 when Ascii.EqualsIgnoreCase(name, "origin"u8) => KnownField.Origin,
+        15 when Ascii.EqualsIgnoreCase(name, "accept-encoding"u8) => KnownField.AcceptEncoding,
+        29 when Ascii.EqualsIgnoreCase(name, "access-control-request-method"u8) => KnownField.AccessControlRequestMethod,
+        30 when Ascii.EqualsIgnoreCase(name, "access-control-request-headers"u8) => KnownField.AccessControlRequestHeaders,
         6 when Ascii.EqualsIgnoreCase(name, "expect"u8) => KnownField.Expect,
         7 when Ascii.EqualsIgnoreCase(name, "trailer"u8) => KnownField.Trailer,
         7 when Ascii.EqualsIgnoreCase(name, "upgrade"u8) => KnownField.Upgrade,

@@ -9,14 +9,15 @@ namespace OllamaSocketProxy.Http1;
 public static class LocalResponse
 {
     /// <summary>The answer to a refused request: its status, its text, and the fields its status calls for; the connection closes.</summary>
-    public static void WriteRejection(IBufferWriter<byte> output, RequestRejection reason, ReadOnlySpan<byte> dateField, bool headOnly = false) =>
+    public static void WriteRejection(
+        IBufferWriter<byte> output, RequestRejection reason, ReadOnlySpan<byte> dateField, bool headOnly = false, ReadOnlySpan<byte> responseFields = default) =>
         WriteError(output, RequestRejections.StatusCode(reason), RequestRejections.Describe(reason), dateField, close: true, headOnly,
-            RequestRejections.ExtraFields(reason));
+            RequestRejections.ExtraFields(reason), responseFields);
 
     /// <summary>Writes <c>{"error":"message"}</c> with <paramref name="status"/>; the message is one of the proxy's fixed texts.</summary>
     public static void WriteError(
         IBufferWriter<byte> output, int status, string message, ReadOnlySpan<byte> dateField, bool close, bool headOnly = false,
-        ReadOnlySpan<byte> extraFields = default)
+        ReadOnlySpan<byte> extraFields = default, ReadOnlySpan<byte> responseFields = default)
     {
         Span<byte> body = stackalloc byte[message.Length + 12];
         "{\"error\":\""u8.CopyTo(body);
@@ -29,28 +30,30 @@ public static class LocalResponse
 
         "\"}"u8.CopyTo(body[length..]);
         length += 2;
-        Write(output, status, "application/json; charset=utf-8"u8, body[..length], dateField, close, extraFields, headOnly);
+        Write(output, status, "application/json; charset=utf-8"u8, body[..length], dateField, close, extraFields, headOnly, responseFields);
     }
 
     /// <summary>The answer to a request the proxy serves itself (<see cref="LocalAnswers.For"/>).</summary>
-    public static void WriteLocalAnswer(IBufferWriter<byte> output, LocalAnswer answer, ReadOnlySpan<byte> dateField, bool close, bool headOnly)
+    public static void WriteLocalAnswer(
+        IBufferWriter<byte> output, LocalAnswer answer, ReadOnlySpan<byte> dateField, bool close, bool headOnly, ReadOnlySpan<byte> responseFields = default)
     {
         if (answer == LocalAnswer.Options)
         {
             // RFC 9110 §9.3.7: Allow names what the proxy serves; without content, Content-Length is 0.
-            Write(output, 200, default, default, dateField, close, RequestMethods.AllowField);
+            Write(output, 200, default, default, dateField, close, RequestMethods.AllowField, responseFields: responseFields);
         }
         else
         {
-            Write(output, 200, "text/plain; charset=utf-8"u8, "Ollama is running"u8, dateField, close, default, headOnly);
+            Write(output, 200, "text/plain; charset=utf-8"u8, "Ollama is running"u8, dateField, close, default, headOnly, responseFields);
         }
     }
 
     /// <summary>Writes a complete response with a Content-Length body.</summary>
     /// <param name="dateField">The whole <c>Date</c> field line, CRLF included (<see cref="HttpDate.WriteFieldLine"/>).</param>
+    /// <param name="responseFields">Whole field lines every response to this request carries (CORS, for example).</param>
     public static void Write(
         IBufferWriter<byte> output, int status, ReadOnlySpan<byte> contentType, ReadOnlySpan<byte> body, ReadOnlySpan<byte> dateField,
-        bool close, ReadOnlySpan<byte> extraFields = default, bool headOnly = false)
+        bool close, ReadOnlySpan<byte> extraFields = default, bool headOnly = false, ReadOnlySpan<byte> responseFields = default)
     {
         output.Write("HTTP/1.1 "u8);
         HttpSyntax.WriteDecimal(output, status);
@@ -69,6 +72,7 @@ public static class LocalResponse
         HttpSyntax.WriteDecimal(output, body.Length);
         output.Write("\r\n"u8);
         output.Write(extraFields);
+        output.Write(responseFields);
         if (close)
         {
             output.Write("Connection: close\r\n"u8);
@@ -90,11 +94,14 @@ public static class LocalResponse
         204 => "No Content"u8,
         400 => "Bad Request"u8,
         401 => "Unauthorized"u8,
+        403 => "Forbidden"u8,
         405 => "Method Not Allowed"u8,
         408 => "Request Timeout"u8,
+        411 => "Length Required"u8,
         413 => "Content Too Large"u8,
         414 => "URI Too Long"u8,
         417 => "Expectation Failed"u8,
+        429 => "Too Many Requests"u8,
         431 => "Request Header Fields Too Large"u8,
         500 => "Internal Server Error"u8,
         501 => "Not Implemented"u8,

@@ -9,6 +9,9 @@ public sealed class RequestHead : MessageHead
     private Range _target;
     private Range _authorization;
     private Range _apiKey;
+    private Range _origin;
+    private Range _requestMethod;
+    private Range _requestHeaders;
     private Range _contentType;
     private bool _emptyHost;
     private bool _hasContentType;
@@ -29,10 +32,26 @@ public sealed class RequestHead : MessageHead
     /// <summary>The value of the (last) x-api-key field; meaningful when <see cref="ApiKeyCount"/> is 1.</summary>
     public ReadOnlySpan<byte> ApiKey => Bytes[_apiKey];
 
+    /// <summary>How many Origin fields came (a browser sends one, RFC 6454 §7).</summary>
+    public int OriginCount { get; private set; }
+
+    /// <summary>The value of the (last) Origin field.</summary>
+    public ReadOnlySpan<byte> Origin => Bytes[_origin];
+
+    /// <summary>An Access-Control-Request-Method field came: with OPTIONS and Origin, a CORS preflight.</summary>
+    public bool HasAccessControlRequestMethod { get; private set; }
+
+    public ReadOnlySpan<byte> AccessControlRequestMethod => Bytes[_requestMethod];
+
+    /// <summary>The (last) Access-Control-Request-Headers value; empty when there is none.</summary>
+    public ReadOnlySpan<byte> AccessControlRequestHeaders => Bytes[_requestHeaders];
+
     public override void Reset()
     {
         base.Reset();
-        HostCount = AuthorizationCount = ApiKeyCount = 0;
+        HostCount = AuthorizationCount = ApiKeyCount = OriginCount = 0;
+        HasAccessControlRequestMethod = false;
+        _origin = _requestMethod = _requestHeaders = default;
         ExpectsContinue = _emptyHost = _hasContentType = false;
     }
 
@@ -66,6 +85,17 @@ public sealed class RequestHead : MessageHead
             case KnownField.XApiKey:
                 ApiKeyCount++;
                 _apiKey = new Range(field.ValueStart, field.ValueStart + field.ValueLength);
+                break;
+            case KnownField.Origin:
+                OriginCount++;
+                _origin = new Range(field.ValueStart, field.ValueStart + field.ValueLength);
+                break;
+            case KnownField.AccessControlRequestMethod:
+                HasAccessControlRequestMethod = true;
+                _requestMethod = new Range(field.ValueStart, field.ValueStart + field.ValueLength);
+                break;
+            case KnownField.AccessControlRequestHeaders:
+                _requestHeaders = new Range(field.ValueStart, field.ValueStart + field.ValueLength);
                 break;
             case KnownField.Expect:
                 // RFC 9110 §10.1.1: 100-continue is the only expectation defined; HTTP/1.0 clients cannot use it.

@@ -8,15 +8,24 @@ namespace OllamaSocketProxy.Http1;
 /// HTTP/1.1, the upstream's <c>Host</c>, the real key as <c>Authorization</c>, the client's other fields unchanged
 /// and in order without hop-by-hop ones, <c>Via</c>, and the body's framing. Built once; writes allocate nothing.
 /// </summary>
-public sealed class RequestRewriter(string upstreamAuthority, string apiKey)
+public sealed class RequestRewriter(string upstreamAuthority)
 {
     private readonly byte[] _hostLine = Encoding.ASCII.GetBytes($"Host: {upstreamAuthority}\r\n");
-    private readonly byte[] _authorizationLine = Encoding.ASCII.GetBytes($"Authorization: Bearer {apiKey}\r\n");
+
+    /// <summary>The <c>Authorization</c> field line that carries <paramref name="apiKey"/> upstream, built once per key.</summary>
+    public static byte[] AuthorizationLine(string apiKey) => Encoding.ASCII.GetBytes($"Authorization: Bearer {apiKey}\r\n");
 
     /// <summary>RFC 9110 §7.6.3: a proxy MUST send Via; the pseudonym hides the proxy's host name.</summary>
     private static ReadOnlySpan<byte> ViaLine => "Via: 1.1 ollama-socket-proxy\r\n"u8;
 
-    public void WriteHead(IBufferWriter<byte> output, RequestHead head, MappedTarget target, BodyFraming framing, ReadOnlySpan<byte> forwardedFor)
+    /// <param name="authorizationLine">The key's whole field line (<see cref="AuthorizationLine"/>).</param>
+    /// <param name="identityEncoding">
+    /// Ask for the answer without a content coding, replacing the client's <c>Accept-Encoding</c>: the proxy must read
+    /// an answer it rewrites (RFC 9110 §12.5.3).
+    /// </param>
+    public void WriteHead(
+        IBufferWriter<byte> output, RequestHead head, MappedTarget target, BodyFraming framing, ReadOnlySpan<byte> authorizationLine,
+        ReadOnlySpan<byte> forwardedFor, bool identityEncoding = false)
     {
         output.Write(head.MethodBytes);
         output.Write(" "u8);
@@ -24,12 +33,16 @@ public sealed class RequestRewriter(string upstreamAuthority, string apiKey)
         output.Write(head.Target[target.RestStart..]);
         output.Write(" HTTP/1.1\r\n"u8);
         output.Write(_hostLine);
-        output.Write(_authorizationLine);
+        output.Write(authorizationLine);
+        if (identityEncoding)
+        {
+            output.Write("Accept-Encoding: identity\r\n"u8);
+        }
 
         var bytes = head.Bytes;
         foreach (var field in head.Fields)
         {
-            if (IsForwarded(head, field))
+            if (IsForwarded(head, field) && !(identityEncoding && field.Known == KnownField.AcceptEncoding))
             {
                 output.Write(field.Line(bytes));
                 output.Write("\r\n"u8);
@@ -73,7 +86,9 @@ public sealed class RequestRewriter(string upstreamAuthority, string apiKey)
 
         // The proxy answers 100-continue itself once the caller is authenticated (RFC 9110 §10.1.1).
         KnownField.Expect => false,
-        KnownField.Other or KnownField.ContentType or KnownField.Date => !head.IsNamedByConnection(field.Name(head.Bytes)),
-        var known => !HopByHop.Contains(known),
+        var known when HopByHop.Contains(known) => false,
+
+        // Any other field passes unless Connection names it (RFC 9110 §7.6.1).
+        _ => !head.IsNamedByConnection(field.Name(head.Bytes)),
     };
 }

@@ -15,7 +15,9 @@ public static class ResponseHeadWriter
     /// The proxy's <c>Date</c> field line (<see cref="HttpDate.WriteFieldLine"/>), added to a final response that relays
     /// none: RFC 9110 §6.6.1, a recipient with a clock that forwards a response without Date MUST append one.
     /// </param>
-    public static void Write(IBufferWriter<byte> output, ResponseHead head, bool dechunk, bool close, ReadOnlySpan<byte> dateField)
+    /// <param name="extraFields">Whole field lines the proxy adds to a final response (CORS, for example).</param>
+    public static void Write(
+        IBufferWriter<byte> output, ResponseHead head, bool dechunk, bool close, ReadOnlySpan<byte> dateField, ReadOnlySpan<byte> extraFields = default)
     {
         var bytes = head.Bytes;
         var dateRelayed = false;
@@ -38,6 +40,8 @@ public static class ResponseHeadWriter
                 output.Write(dateField);
             }
 
+            output.Write(extraFields);
+
             if (close)
             {
                 output.Write("Connection: close\r\n"u8);
@@ -47,11 +51,51 @@ public static class ResponseHeadWriter
         output.Write("\r\n"u8);
     }
 
+    /// <summary>
+    /// Writes the head of a response whose body the proxy rewrote: the upstream's status line and fields, but its
+    /// framing replaced by <c>Content-Length: <paramref name="length"/></c> (RFC 9112 §6.3).
+    /// </summary>
+    public static void WriteWithLength(
+        IBufferWriter<byte> output, ResponseHead head, long length, bool close, ReadOnlySpan<byte> dateField, ReadOnlySpan<byte> extraFields)
+    {
+        var bytes = head.Bytes;
+        var dateRelayed = false;
+        output.Write(head.StatusLine);
+        output.Write("\r\n"u8);
+        foreach (var field in head.Fields)
+        {
+            if (field.Known != KnownField.ContentLength && IsRelayed(head, field, dechunk: true))
+            {
+                output.Write(field.Line(bytes));
+                output.Write("\r\n"u8);
+                dateRelayed |= field.Known == KnownField.Date;
+            }
+        }
+
+        if (!dateRelayed)
+        {
+            output.Write(dateField);
+        }
+
+        output.Write("Content-Length: "u8);
+        HttpSyntax.WriteDecimal(output, length);
+        output.Write("\r\n"u8);
+        output.Write(extraFields);
+        if (close)
+        {
+            output.Write("Connection: close\r\n"u8);
+        }
+
+        output.Write("\r\n"u8);
+    }
+
     private static bool IsRelayed(ResponseHead head, FieldRange field, bool dechunk) => field.Known switch
     {
         // Transfer-Encoding and Trailer describe chunk bytes that pass untouched, so they pass too, unless de-chunked.
         KnownField.TransferEncoding or KnownField.Trailer => !dechunk,
-        KnownField.Other or KnownField.ContentType or KnownField.Date => !head.IsNamedByConnection(field.Name(head.Bytes)),
-        var known => !HopByHop.Contains(known),
+        var known when HopByHop.Contains(known) => false,
+
+        // Any other field passes unless Connection names it (RFC 9110 §7.6.1).
+        _ => !head.IsNamedByConnection(field.Name(head.Bytes)),
     };
 }

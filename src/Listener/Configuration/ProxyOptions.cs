@@ -16,11 +16,23 @@ public sealed record ProxyOptions
     {
     }
 
-    /// <summary>The key sent upstream as <c>Authorization: Bearer &lt;key&gt;</c>. Never logged.</summary>
-    public string ApiKey { get; init; } = "";
+    /// <summary>
+    /// The keys sent upstream as <c>Authorization: Bearer &lt;key&gt;</c>, in turn (README.md#several-clients-and-keys).
+    /// Never logged: a log line names a key by its label.
+    /// </summary>
+    public IReadOnlyList<Gateway.UpstreamKey> ApiKeys { get; init; } = [];
 
-    /// <summary>The token every client must present; <c>null</c> leaves the proxy open.</summary>
+    /// <summary>The token of the client named <c>default</c>; with no clients file either, the proxy is open.</summary>
     public string? AuthToken { get; init; }
+
+    /// <summary>The JSON file of named clients, their token hashes, models and limits; re-read on SIGHUP and on change.</summary>
+    public string? ClientsFile { get; init; }
+
+    /// <summary>Peers allowed to connect; <c>null</c> allows every peer.</summary>
+    public Gateway.PeerAllowList? AllowCidrs { get; init; }
+
+    /// <summary>The origins a browser page may call the proxy from (CORS).</summary>
+    public Gateway.CorsPolicy Origins { get; init; } = Gateway.CorsPolicy.Default;
 
     // Set by their settings, which all have defaults; null only until FromEnvironment has applied them.
     public IPEndPoint Listen { get; init; } = null!;

@@ -50,6 +50,22 @@ internal sealed class Setting
     public static Setting Secret(string name, SettingDefault @default, Func<ProxyOptions, string, ProxyOptions> apply) =>
         Of(name, @default, SettingParsers.Secret, apply);
 
+    /// <summary>One upstream key, or several separated by commas (whitespace around each trimmed); never quoted in an error.</summary>
+    public static Setting KeyList(string name, SettingDefault @default, Func<ProxyOptions, IReadOnlyList<Gateway.UpstreamKey>, ProxyOptions> apply) =>
+        Of(name, @default, static (_, text) => Gateway.UpstreamKey.ParseList(text), apply);
+
+    /// <summary>The path of a file read at start (and again on reload); its content is checked by whoever reads it.</summary>
+    public static Setting FilePath(string name, SettingDefault @default, Func<ProxyOptions, string, ProxyOptions> apply) =>
+        Of(name, @default, static (_, text) => text, apply);
+
+    /// <summary>Addresses and CIDR ranges separated by commas (<c>127.0.0.0/8,192.168.1.0/24,::1/128</c>).</summary>
+    public static Setting Cidrs(string name, SettingDefault @default, Func<ProxyOptions, Gateway.PeerAllowList, ProxyOptions> apply) =>
+        Of(name, @default, static (n, text) => SettingParsers.Formatted(n, text, Gateway.PeerAllowList.Parse), apply);
+
+    /// <summary>CORS origins in Ollama's <c>OLLAMA_ORIGINS</c> syntax, added to its defaults.</summary>
+    public static Setting CorsOrigins(string name, SettingDefault @default, Func<ProxyOptions, Gateway.CorsPolicy, ProxyOptions> apply) =>
+        Of(name, @default, static (n, text) => SettingParsers.Formatted(n, text, Gateway.CorsPolicy.Parse), apply);
+
     /// <summary><c>address:port</c>, IPv6 in brackets, <c>localhost:port</c>.</summary>
     public static Setting EndPoint(string name, SettingDefault @default, Func<ProxyOptions, IPEndPoint, ProxyOptions> apply) =>
         Of(name, @default, SettingParsers.EndPoint, apply);

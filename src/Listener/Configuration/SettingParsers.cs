@@ -104,5 +104,18 @@ internal static class SettingParsers
             ? level
             : throw Invalid(name, $"'{text}' is not one of Trace, Debug, Information, Warning, Error, Critical, None");
 
+    /// <summary>A value parsed by a type of its own, whose <see cref="FormatException"/> message reads after the name.</summary>
+    public static T Formatted<T>(string name, string text, Func<string, T> parse)
+    {
+        try
+        {
+            return parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw Invalid(name, e.Message);
+        }
+    }
+
     private static ProxyConfigurationException Invalid(string name, string why) => new(name, why);
 }

@@ -13,9 +13,12 @@ internal static class Settings
 {
     public static readonly Setting[] All =
     [
-        // Who may use the proxy, and the key it uses upstream.
-        Setting.Secret("OLLAMA_API_KEY", Required, static (o, v) => o with { ApiKey = v }),
+        // Who may use the proxy, and the keys it uses upstream.
+        Setting.KeyList("OLLAMA_API_KEY", Required, static (o, v) => o with { ApiKeys = v }),
         Setting.Secret("PROXY_AUTH_TOKEN", Unset, static (o, v) => o with { AuthToken = v }),
+        Setting.FilePath("PROXY_CLIENTS_FILE", Unset, static (o, v) => o with { ClientsFile = v }),
+        Setting.Cidrs("PROXY_ALLOW_CIDRS", Unset, static (o, v) => o with { AllowCidrs = v }),
+        Setting.CorsOrigins("PROXY_ORIGINS", Unset, static (o, v) => o with { Origins = v }),
 
         // Where it listens and where it forwards.
         Setting.EndPoint("PROXY_LISTEN", "127.0.0.1:11434", static (o, v) => o with { Listen = v }),

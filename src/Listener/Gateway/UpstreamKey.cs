@@ -31,6 +31,9 @@ public sealed class UpstreamKey
     /// <summary><c>Authorization: Bearer &lt;key&gt;\r\n</c>, built once; writing it allocates nothing.</summary>
     public ReadOnlySpan<byte> AuthorizationLine => _authorizationLine;
 
+    /// <summary><see cref="AuthorizationLine"/>, for a request that keeps it across awaits.</summary>
+    public ReadOnlyMemory<byte> AuthorizationLineMemory => _authorizationLine;
+
     public override string ToString() => Label;
 
     /// <summary>

@@ -4,11 +4,28 @@ using OllamaSocketProxy.Http1;
 namespace OllamaSocketProxy.Listener;
 
 /// <summary>The policies of a proxy, called in order at each point of the request pipeline (see <see cref="RequestPolicy"/>).</summary>
-internal sealed class RequestPolicies(IReadOnlyList<RequestPolicy> policies)
+internal sealed class RequestPolicies
 {
-    private readonly RequestPolicy[] _policies = [.. policies];
+    private readonly RequestPolicy[] _policies;
 
-    public static RequestPolicies None { get; } = new([]);
+    public RequestPolicies(IReadOnlyList<RequestPolicy> policies)
+    {
+        _policies = [.. policies];
+        for (var i = 0; i < _policies.Length; i++)
+        {
+            _policies[i].Index = i;
+        }
+    }
+
+    public int Count => _policies.Length;
+
+    public void OnHead(RequestContext request)
+    {
+        foreach (var policy in _policies)
+        {
+            policy.OnHead(request);
+        }
+    }
 
     /// <summary>The first refusal, in order; later policies are not asked.</summary>
     public PolicyVerdict OnRequest(RequestContext request)
@@ -26,15 +43,16 @@ internal sealed class RequestPolicies(IReadOnlyList<RequestPolicy> policies)
         return PolicyVerdict.Continue;
     }
 
-    /// <summary>Retry when any policy asks for it; every policy sees the head.</summary>
-    public ResponseVerdict OnResponseHead(RequestContext request, ResponseHead response)
+    /// <summary>The strongest verdict (refuse over retry over relay); every policy sees the head.</summary>
+    public ResponseVerdict OnResponseHead(RequestContext request, ResponseHead response, in ReadOnlySequence<byte> bodyStart)
     {
         var verdict = ResponseVerdict.Relay;
         foreach (var policy in _policies)
         {
-            if (policy.OnResponseHead(request, response) == ResponseVerdict.Retry)
+            var said = policy.OnResponseHead(request, response, bodyStart);
+            if (said > verdict)
             {
-                verdict = ResponseVerdict.Retry;
+                verdict = said;
             }
         }
 

@@ -13,6 +13,17 @@ namespace OllamaSocketProxy.Listener;
 /// </summary>
 internal abstract class RequestPolicy
 {
+    /// <summary>This policy's place in the pipeline: the slot of <see cref="RequestContext.PolicyState"/> it may use.</summary>
+    public int Index { get; internal set; }
+
+    /// <summary>
+    /// The head is parsed, before anything is answered (the proxy's own answers and refusals included) and before
+    /// authentication: a policy may add fields to whatever response this request gets (<see cref="RequestContext.ResponseFields"/>).
+    /// </summary>
+    public virtual void OnHead(RequestContext request)
+    {
+    }
+
     /// <summary>
     /// Before anything goes upstream, once the head is parsed, the client authenticated and (when the body is small
     /// enough to be held) the whole body is in <see cref="RequestContext.HeldBody"/>. Returns
@@ -21,11 +32,14 @@ internal abstract class RequestPolicy
     public virtual PolicyVerdict OnRequest(RequestContext request) => PolicyVerdict.Continue;
 
     /// <summary>
-    /// A final response head came from the upstream and is about to be relayed. Returning
-    /// <see cref="ResponseVerdict.Retry"/> discards it and sends the request again on a new upstream connection; it is
-    /// honoured only while the request can be sent again (<see cref="RequestContext.CanResend"/>), else ignored.
+    /// A final response head came from the upstream and is about to be relayed; <paramref name="bodyStart"/> holds the
+    /// body bytes that came with it (as framed on the wire). <see cref="ResponseVerdict.Retry"/> discards the response
+    /// and sends the request again on a new upstream connection, honoured only while the request can be sent again
+    /// (<see cref="RequestContext.CanResend"/>); <see cref="ResponseVerdict.Refuse"/> discards it and answers
+    /// <see cref="RequestContext.Refusal"/> instead. Every policy sees every final head.
     /// </summary>
-    public virtual ResponseVerdict OnResponseHead(RequestContext request, ResponseHead response) => ResponseVerdict.Relay;
+    public virtual ResponseVerdict OnResponseHead(RequestContext request, ResponseHead response, in ReadOnlySequence<byte> bodyStart) =>
+        ResponseVerdict.Relay;
 
     /// <summary>Bytes of the response body, exactly as they go to the client, each time a read is relayed.</summary>
     public virtual void OnResponseBody(RequestContext request, in ReadOnlySequence<byte> bytes)
@@ -78,4 +92,7 @@ internal enum ResponseVerdict
 
     /// <summary>Drop it and send the request again (for example with another upstream key after a 429).</summary>
     Retry,
+
+    /// <summary>Drop it and answer the policy's <see cref="RequestContext.Refusal"/> (for example when no key is left).</summary>
+    Refuse,
 }

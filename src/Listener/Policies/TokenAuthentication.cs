@@ -1,30 +1,28 @@
-using System.Security.Cryptography;
 using System.Text;
 using OllamaSocketProxy.Http1;
+using OllamaSocketProxy.Listener.Gateway;
 
 namespace OllamaSocketProxy.Listener;
 
 /// <summary>
-/// The first stage of the pipeline: finds who sent a request from its token (docs/BEHAVIOUR.md#authentication):
+/// The first stage of the pipeline: finds which client sent a request from its token (docs/BEHAVIOUR.md#authentication):
 /// exactly one <c>Authorization: Bearer &lt;token&gt;</c> (scheme case-insensitive, RFC 9110 §11.1), or one
-/// <c>x-api-key: &lt;token&gt;</c>. Compares SHA-256 digests with <see cref="CryptographicOperations.FixedTimeEquals"/>,
-/// so the time taken says nothing about the token or its length.
+/// <c>x-api-key: &lt;token&gt;</c>. The clients are those of <c>PROXY_CLIENTS_FILE</c> and <c>PROXY_AUTH_TOKEN</c>
+/// (<see cref="ClientRegistry"/>), compared by SHA-256 digest in constant time; with neither, the proxy is open and
+/// every request is the client <c>default</c>.
 /// </summary>
-internal sealed class TokenAuthentication
+internal sealed class TokenAuthentication(ClientRegistrySource clients)
 {
-    private readonly byte[]? _tokenDigest;
-
-    public TokenAuthentication(string? token)
-    {
-        _tokenDigest = token is null ? null : SHA256.HashData(Encoding.ASCII.GetBytes(token));
-    }
+    /// <summary>The client of an open proxy: every model, and the management routes.</summary>
+    public static ClientDefinition OpenClient { get; } = new(ClientDefinition.DefaultName, new byte[32], manage: true);
 
     /// <summary>The client that sent <paramref name="head"/>, or null when its token is missing or wrong (401).</summary>
-    public ClientIdentity? Authenticate(RequestHead head)
+    public ClientDefinition? Authenticate(RequestHead head)
     {
-        if (_tokenDigest is null)
+        var registry = clients.Current;
+        if (registry.IsOpen)
         {
-            return ClientIdentity.Default;
+            return OpenClient;
         }
 
         if (head.AuthorizationCount > 1 || head.ApiKeyCount > 1)
@@ -32,20 +30,21 @@ internal sealed class TokenAuthentication
             return null;
         }
 
-        var authorized = false;
+        ClientDefinition? client = null;
         if (head.AuthorizationCount == 1)
         {
             var value = head.Authorization;
-            authorized = value.Length > 7 && Ascii.EqualsIgnoreCase(value[..7], "Bearer "u8) && Matches(value[7..]);
+            if (value.Length > 7 && Ascii.EqualsIgnoreCase(value[..7], "Bearer "u8))
+            {
+                client = registry.Authenticate(value[7..]);
+            }
         }
 
-        return authorized || (head.ApiKeyCount == 1 && Matches(head.ApiKey)) ? ClientIdentity.Default : null;
-    }
+        if (client is null && head.ApiKeyCount == 1)
+        {
+            client = registry.Authenticate(head.ApiKey);
+        }
 
-    private bool Matches(ReadOnlySpan<byte> presented)
-    {
-        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(presented, digest);
-        return CryptographicOperations.FixedTimeEquals(digest, _tokenDigest);
+        return client;
     }
 }

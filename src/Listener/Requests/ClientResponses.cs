@@ -31,7 +31,7 @@ internal sealed class ClientResponses(ClientConnection connection, PipeWriter ou
     public void WriteLocalAnswer(LocalAnswer answer, bool close)
     {
         var before = Output.UnflushedBytes;
-        LocalResponse.WriteLocalAnswer(Output, answer, DateField, close, headOnly: Request.Head.Method == RequestMethod.Head);
+        LocalResponse.WriteLocalAnswer(Output, answer, DateField, close, headOnly: Request.Head.Method == RequestMethod.Head, Request.ResponseFields.WrittenSpan);
 
         Request.Log.MarkFirstByte(connection.Context.TimeProvider, 200);
         Request.Log.BytesOut += Output.UnflushedBytes - before;
@@ -51,7 +51,7 @@ internal sealed class ClientResponses(ClientConnection connection, PipeWriter ou
 
         var before = Output.UnflushedBytes;
         var headOnly = Request.HeadParsed && Request.Head.Method == RequestMethod.Head;
-        LocalResponse.WriteRejection(Output, reason, DateField, headOnly);
+        LocalResponse.WriteRejection(Output, reason, DateField, headOnly, Request.ResponseFields.WrittenSpan);
         Request.Log.Status = status;
         Request.Log.BytesOut += Output.UnflushedBytes - before;
         await FlushAsync(last: true).ConfigureAwait(false);
@@ -63,7 +63,7 @@ internal sealed class ClientResponses(ClientConnection connection, PipeWriter ou
         var before = Output.UnflushedBytes;
         LocalResponse.Write(
             Output, refusal.Status, "application/json; charset=utf-8"u8, refusal.JsonBody.Span, DateField, close: true,
-            refusal.ExtraFields.Span, Request.Head.Method == RequestMethod.Head);
+            refusal.ExtraFields.Span, Request.Head.Method == RequestMethod.Head, Request.ResponseFields.WrittenSpan);
         Request.Log.Status = refusal.Status;
         Request.Log.BytesOut += Output.UnflushedBytes - before;
         await FlushAsync(last: true).ConfigureAwait(false);
@@ -84,7 +84,9 @@ internal sealed class ClientResponses(ClientConnection connection, PipeWriter ou
 
         var before = Output.UnflushedBytes;
         var status = ForwarderErrors.StatusCode(error);
-        LocalResponse.WriteError(Output, status, ForwarderErrors.Describe(error), DateField, close: true, Request.Head.Method == RequestMethod.Head);
+        LocalResponse.WriteError(
+            Output, status, ForwarderErrors.Describe(error), DateField, close: true, Request.Head.Method == RequestMethod.Head,
+            responseFields: Request.ResponseFields.WrittenSpan);
         Request.Log.Status = status;
         Request.Log.BytesOut += Output.UnflushedBytes - before;
         await FlushAsync(last: true).ConfigureAwait(false);

@@ -87,12 +87,16 @@ internal sealed class Forwarder(ClientConnection connection)
             return await ReportHeadFailureAsync(outcome).ConfigureAwait(false);
         }
 
-        // :: Step 5 The body, as it arrives.
-        return await _relay.RelayBodyAsync(upstream).ConfigureAwait(false);
+        // :: Step 5 The body, as it arrives (or whole, when a policy rewrites it).
+        return Request.Transforming
+            ? await _relay.RelayTransformedAsync(upstream).ConfigureAwait(false)
+            : await _relay.RelayBodyAsync(upstream).ConfigureAwait(false);
     }
 
     private void WriteRequestHead(PipeWriter output) =>
-        Context.Rewriter.WriteHead(output, Request.Head, Request.Target, Request.Framing, connection.ForwardedFor);
+        Context.Rewriter.WriteHead(
+            output, Request.Head, Request.Target, Request.Framing, Request.UpstreamAuthorization.Span, connection.ForwardedFor,
+            Request.IdentityEncoding);
 
     /// <summary>
     /// Sends a request whose body is held whole, and reads its response head. It goes once more on another
@@ -241,10 +245,17 @@ internal sealed class Forwarder(ClientConnection connection)
         }
     }
 
-    private ValueTask<bool> ReportHeadFailureAsync(HeadOutcome outcome) => outcome switch
+    private async ValueTask<bool> ReportHeadFailureAsync(HeadOutcome outcome) => outcome switch
     {
-        HeadOutcome.UpstreamClosed => connection.Responses.ReportAsync(ForwarderError.ResponseHeadUpstream, "upstream closed before a response head"),
-        HeadOutcome.Invalid => connection.Responses.ReportAsync(ForwarderError.ResponseInvalid, "malformed response head"),
-        _ => connection.EndCanceledAsync(),
+        HeadOutcome.Refused => await RefuseAsync().ConfigureAwait(false),
+        HeadOutcome.UpstreamClosed => await connection.Responses.ReportAsync(ForwarderError.ResponseHeadUpstream, "upstream closed before a response head").ConfigureAwait(false),
+        HeadOutcome.Invalid => await connection.Responses.ReportAsync(ForwarderError.ResponseInvalid, "malformed response head").ConfigureAwait(false),
+        _ => await connection.EndCanceledAsync().ConfigureAwait(false),
     };
+
+    private async ValueTask<bool> RefuseAsync()
+    {
+        await connection.Responses.RefuseAsync(Request.Refusal).ConfigureAwait(false);
+        return false;
+    }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using OllamaSocketProxy.Http1;
+using OllamaSocketProxy.Listener.Gateway;
 
 namespace OllamaSocketProxy.Listener;
 
@@ -7,10 +8,12 @@ namespace OllamaSocketProxy.Listener;
 /// Everything one request owns, from its first byte to its access-log line: the parsed heads, the routing and framing
 /// decisions, who the client is, how far the response got. A connection keeps one and <see cref="Begin"/> resets it
 /// as a unit when the next request starts, so nothing of one request can leak into the next. Policies read it and
-/// keep their own per-request notes in <see cref="PolicyState"/>.
+/// keep their own per-request notes in their slot of <see cref="PolicyState"/>.
 /// </summary>
-internal sealed class RequestContext
+internal sealed class RequestContext(int policyCount = 0)
 {
+    private readonly object?[] _policyState = new object?[policyCount];
+
     public RequestHead Head { get; } = new();
 
     public ResponseHead Response { get; } = new();
@@ -40,13 +43,34 @@ internal sealed class RequestContext
     public bool CanResend => BodyHeld && !ResponseStarted;
 
     /// <summary>Who sent it, once authenticated.</summary>
-    public ClientIdentity? Client { get; set; }
+    public ClientDefinition? Client { get; set; }
+
+    /// <summary>The model the request names, when a policy read it (for the access log).</summary>
+    public string? Model { get; set; }
+
+    /// <summary>The <c>Authorization</c> field line the upstream gets: the key a policy chose for this request.</summary>
+    public ReadOnlyMemory<byte> UpstreamAuthorization { get; set; }
+
+    /// <summary>The chosen key's label (<c>key#2 (…abcd)</c>), for the access log; never the key.</summary>
+    public string? KeyLabel { get; set; }
+
+    /// <summary>Ask the upstream for an answer without a content coding (the proxy rewrites the answer).</summary>
+    public bool IdentityEncoding { get; set; }
+
+    /// <summary>Rewrites a successful answer's body before it goes to the client (for example, a filtered model list).</summary>
+    public IResponseTransform? ResponseTransform { get; set; }
+
+    /// <summary>The final response is read whole and rewritten by <see cref="ResponseTransform"/>, not relayed.</summary>
+    public bool Transforming { get; set; }
+
+    /// <summary>Field lines, CRLF included, added to whatever response this request gets (CORS, for example).</summary>
+    public ArrayBufferWriter<byte> ResponseFields { get; } = new(256);
 
     /// <summary>How many policies <see cref="RequestPolicies.OnRequest"/> asked (they, and only they, hear the end).</summary>
     public int PoliciesAsked { get; set; }
 
-    /// <summary>A policy's notes about this request (for one policy; policies with more notes keep them keyed by this context).</summary>
-    public object? PolicyState { get; set; }
+    /// <summary>Each policy's note about this request, in the slot of its <see cref="RequestPolicy.Index"/>.</summary>
+    public Span<object?> PolicyState => _policyState;
 
     /// <summary>The refusal a policy returned, to be answered.</summary>
     public PolicyVerdict Refusal { get; set; }
@@ -76,8 +100,15 @@ internal sealed class RequestContext
         BodyHeld = false;
         HeldBody = default;
         Client = null;
+        Model = null;
+        UpstreamAuthorization = default;
+        KeyLabel = null;
+        IdentityEncoding = false;
+        ResponseTransform = null;
+        Transforming = false;
+        ResponseFields.ResetWrittenCount();
         PoliciesAsked = 0;
-        PolicyState = null;
+        Array.Clear(_policyState);
         Refusal = default;
         ResponseStarted = false;
         ResponseFraming = default;

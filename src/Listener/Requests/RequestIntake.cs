@@ -32,6 +32,12 @@ internal sealed class RequestIntake(ClientConnection connection)
         headEnd = reader.Position;
         var method = head.Method;
 
+        // Before anything is answered: policies may add fields to whatever response this request gets.
+        if (request.ResponseFields.WrittenCount == 0)
+        {
+            context.Policies.OnHead(request);
+        }
+
         // Only the methods these APIs use go upstream: a CONNECT would open a tunnel anywhere, a TRACE echo would show
         // the injected key (RFC 9110 §9.3.6, §9.3.8; docs/BEHAVIOUR.md#methods).
         RequestMethods.ThrowIfNotServed(method);
@@ -68,7 +74,7 @@ internal sealed class RequestIntake(ClientConnection connection)
         }
 
         var held = framing.Kind == BodyKind.None
-            || (framing.Kind == BodyKind.ContentLength && framing.Length <= ProxyContext.HeldBodyLimit && !head.ExpectsContinue);
+            || (framing.Kind == BodyKind.ContentLength && framing.Length <= context.HeldBodyLimit && !head.ExpectsContinue);
         if (held)
         {
             if (reader.Remaining < framing.Length)

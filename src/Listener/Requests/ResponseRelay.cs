@@ -23,6 +23,9 @@ internal enum HeadOutcome
 
     /// <summary>A policy asked for the request to be sent again; nothing of this response went to the client.</summary>
     RetryRequested,
+
+    /// <summary>A policy refused the response: <see cref="RequestContext.Refusal"/> is answered instead.</summary>
+    Refused,
 }
 
 /// <summary>
@@ -30,7 +33,7 @@ internal enum HeadOutcome
 /// (docs/BEHAVIOUR.md#response), then its body, relayed as it arrives. An upstream connection that ends its response
 /// exactly where the framing said goes back to the pool; any other is aborted.
 /// </summary>
-internal sealed class ResponseRelay : IBodyObserver
+internal sealed partial class ResponseRelay : IBodyObserver
 {
     private readonly ClientConnection _connection;
 
@@ -128,10 +131,17 @@ internal sealed class ResponseRelay : IBodyObserver
                 continue;
             }
 
-            if (step == HeadStep.Retry)
+            if (step is HeadStep.Retry or HeadStep.Refuse)
             {
                 input.AdvanceTo(consumed);
-                return HeadOutcome.RetryRequested;
+                return step == HeadStep.Retry ? HeadOutcome.RetryRequested : HeadOutcome.Refused;
+            }
+
+            if (step == HeadStep.Transform)
+            {
+                // Nothing went to the client yet: the rewritten answer goes whole, once its body is in.
+                input.AdvanceTo(consumed);
+                return HeadOutcome.Relayed;
             }
 
             var bodyFollows = buffer.Slice(consumed).Length > 0;
@@ -158,6 +168,8 @@ internal sealed class ResponseRelay : IBodyObserver
         Interim,
         Final,
         Retry,
+        Refuse,
+        Transform,
     }
 
     private HeadStep TryRelayHead(ReadOnlySequence<byte> buffer, out SequencePosition consumed)
@@ -189,13 +201,19 @@ internal sealed class ResponseRelay : IBodyObserver
             return HeadStep.Interim;
         }
 
-        if (Request.CanResend && _connection.Context.Policies.OnResponseHead(Request, response) == ResponseVerdict.Retry)
+        var verdict = _connection.Context.Policies.OnResponseHead(Request, response, buffer.Slice(consumed));
+        if (verdict == ResponseVerdict.Refuse || (verdict == ResponseVerdict.Retry && Request.CanResend))
         {
-            return HeadStep.Retry;
+            return verdict == ResponseVerdict.Retry ? HeadStep.Retry : HeadStep.Refuse;
         }
 
         var framing = BodyFraming.ForResponse(head.Method, response);
         Request.ResponseFraming = framing;
+        if (Request.ResponseTransform is { } transform && framing.Kind != BodyKind.None && transform.Applies(response))
+        {
+            Request.Transforming = true;
+            return HeadStep.Transform;
+        }
 
         // Broken chunk framing is a 502 while nothing was sent (docs/BEHAVIOUR.md#response). The chunk bytes that came
         // with the head are checked before the head goes out; framing broken in a later read can only abort.
@@ -208,7 +226,8 @@ internal sealed class ResponseRelay : IBodyObserver
         Request.Dechunk = head.Version == Http1Version.Http10 && response.TransferCoding != TransferCoding.None;
         Request.CloseAfterResponse = head.WantsClose || _connection.Stopping || framing.Kind == BodyKind.UntilClose;
         var before = output.UnflushedBytes;
-        ResponseHeadWriter.Write(output, response, Request.Dechunk, Request.CloseAfterResponse, _connection.Context.Date.FieldLine);
+        ResponseHeadWriter.Write(
+            output, response, Request.Dechunk, Request.CloseAfterResponse, _connection.Context.Date.FieldLine, Request.ResponseFields.WrittenSpan);
         Request.Log.BytesOut += output.UnflushedBytes - before;
         Request.Log.MarkFirstByte(_connection.Context.TimeProvider, response.StatusCode);
         Request.ResponseStarted = true;

@@ -8,14 +8,15 @@ namespace OllamaSocketProxy.Tests.Http1;
 [Parallelizable(ParallelScope.All)]
 public sealed class RequestRewriterTests
 {
-    private static readonly RequestRewriter s_rewriter = new("ollama.com", "sk-upstream-key");
+    private static readonly RequestRewriter s_rewriter = new("ollama.com");
+    private static readonly byte[] s_authorization = RequestRewriter.AuthorizationLine("sk-upstream-key");
 
     private static string Rewrite(string clientHead, BufferShape shape, string forwardedFor = "")
     {
         var head = RequestParse.Run(clientHead, shape).Head;
         var output = new ArrayBufferWriter<byte>();
 
-        s_rewriter.WriteHead(output, head, RequestTarget.Map(head.Target), BodyFraming.ForRequest(head), Latin1.Bytes(forwardedFor));
+        s_rewriter.WriteHead(output, head, RequestTarget.Map(head.Target), BodyFraming.ForRequest(head), s_authorization, Latin1.Bytes(forwardedFor));
 
         return Latin1.Text(output.WrittenSpan);
     }

@@ -1,0 +1,60 @@
+using System.Buffers;
+using System.Text;
+using OllamaSocketProxy.Http1;
+using OllamaSocketProxy.Listener.Gateway;
+
+namespace OllamaSocketProxy.Listener;
+
+/// <summary>
+/// Chooses the upstream key of each request from the keys that are not benched (README.md#several-clients-and-keys).
+/// An upstream 429 benches its key and a 401 or 403 disables it; while the request can still be sent again, it goes
+/// at once on the next key. When no key is left, the answer is the pool's own: 429 with <c>Retry-After</c> until the
+/// first key returns, or 502 when every key was refused.
+/// </summary>
+internal sealed class UpstreamKeyPolicy(UpstreamKeyPool keys) : RequestPolicy
+{
+    public override PolicyVerdict OnRequest(RequestContext request)
+    {
+        if (!keys.TryChoose(out var key, out var unavailable))
+        {
+            return Refusal(unavailable);
+        }
+
+        Use(request, key);
+        return PolicyVerdict.Continue;
+    }
+
+    public override ResponseVerdict OnResponseHead(RequestContext request, ResponseHead response, in ReadOnlySequence<byte> bodyStart)
+    {
+        var key = (UpstreamKey)request.PolicyState[Index]!;
+        var outcome = keys.OnResponse(key, response.StatusCode, RetryAfter.Find(response), bodyStart);
+        if (outcome == KeyOutcome.Served || !request.CanResend)
+        {
+            return ResponseVerdict.Relay;
+        }
+
+        if (keys.TryChoose(out var next, out var unavailable, except: key))
+        {
+            Use(request, next);
+            return ResponseVerdict.Retry;
+        }
+
+        request.Refusal = Refusal(unavailable);
+        return ResponseVerdict.Refuse;
+    }
+
+    private void Use(RequestContext request, UpstreamKey key)
+    {
+        request.PolicyState[Index] = key;
+        request.UpstreamAuthorization = key.AuthorizationLineMemory;
+        request.KeyLabel = key.Label;
+    }
+
+    private static PolicyVerdict Refusal(NoKeyAvailable unavailable)
+    {
+        var body = new ArrayBufferWriter<byte>(128);
+        unavailable.WriteErrorBody(body);
+        var retryAfter = unavailable.Status == 429 ? Encoding.ASCII.GetBytes($"Retry-After: {unavailable.RetryAfterSeconds}\r\n") : default;
+        return PolicyVerdict.Refuse(unavailable.Status, body.WrittenMemory, retryAfter);
+    }
+}
