@@ -32,7 +32,7 @@ public static class ModelListFilter
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             // Every property of that name is filtered: a client may read the first or the last of duplicates.
-            var isList = JsonKey.Is(ref reader, listName);
+            var isList = JsonNameMatcher.Matches(in reader, listName);
             reader.Read();
             if (isList && reader.TokenType == JsonTokenType.StartArray)
             {
@@ -92,8 +92,8 @@ public static class ModelListFilter
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             var isName = format == ModelListFormat.Ollama
-                ? JsonKey.Is(ref reader, "name"u8) || JsonKey.Is(ref reader, "model"u8)
-                : JsonKey.Is(ref reader, "id"u8);
+                ? JsonNameMatcher.Matches(in reader, "name"u8) || JsonNameMatcher.Matches(in reader, "model"u8)
+                : JsonNameMatcher.Matches(in reader, "id"u8);
             reader.Read();
             if (isName)
             {

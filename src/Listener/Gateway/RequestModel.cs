@@ -7,7 +7,7 @@ namespace OllamaSocketProxy.Listener.Gateway;
 /// Finds the model a JSON request body names: the top-level <c>"model"</c> string, read with
 /// <see cref="Utf8JsonReader"/> over the bytes the proxy holds, never re-serialized. A <c>"model"</c> inside
 /// messages, options or tools is skipped whole. Field names match as Ollama's server matches them (unescaped, any
-/// case, see <see cref="JsonKey"/>), so no spelling of the field slips past the allow-list.
+/// case, see <see cref="JsonNameMatcher"/>), so no spelling of the field slips past the allow-list.
 /// </summary>
 public static class RequestModel
 {
@@ -69,8 +69,8 @@ public static class RequestModel
                 break;
             }
 
-            var isModel = JsonKey.Is(ref reader, "model"u8);
-            var isName = !isModel && field == ModelField.ModelOrName && JsonKey.Is(ref reader, "name"u8);
+            var isModel = JsonNameMatcher.Matches(in reader, "model"u8);
+            var isName = !isModel && field == ModelField.ModelOrName && JsonNameMatcher.Matches(in reader, "name"u8);
             if (!reader.Read())
             {
                 break;

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 
 namespace OllamaSocketProxy.Listener.Gateway;
 
@@ -11,7 +10,7 @@ namespace OllamaSocketProxy.Listener.Gateway;
 /// the upstream, which decodes the whole object before it acts, never runs the request.
 /// </summary>
 /// <remarks>
-/// A byte-level walk with bounded state (no token is ever buffered, however long a string is), so it can follow a
+/// A byte-level walk with fixed state (no token is buffered, however long a string or a name is), so it follows a
 /// body of any size. It tracks only what tells a top-level name from everything else: strings and their escapes,
 /// nesting, and the commas of the top-level object. For valid JSON it sees exactly the names a parser sees; invalid
 /// JSON is refused by the upstream whatever this decides. A mutable struct: keep it in a field, reset it with
@@ -24,13 +23,12 @@ public struct RequestModelGuard
 
     private int _depth;
     private int _models;
-    private int _nameLength;
     private bool _inString;
     private bool _escaped;
     private bool _inName;
     private bool _expectName;
     private bool _done;
-    private NameBytes _name;
+    private JsonNameMatcher _name;
 
     /// <summary>False once the body has named a second model at the top level; from then on, always false.</summary>
     public bool Observe(ReadOnlySpan<byte> bytes)
@@ -70,14 +68,7 @@ public struct RequestModelGuard
     /// <summary>Walks string content from <paramref name="i"/>; returns where it stopped.</summary>
     private int InString(ReadOnlySpan<byte> bytes, int i)
     {
-        if (_escaped)
-        {
-            _escaped = false;
-            Append(bytes[i]);
-            return i + 1;
-        }
-
-        if (!_inName)
+        if (!_inName && !_escaped)
         {
             var next = bytes[i..].IndexOfAny(s_stringStops);
             if (next < 0)
@@ -89,22 +80,29 @@ public struct RequestModelGuard
         }
 
         var b = bytes[i];
-        if (b == '"')
+        if (_escaped)
+        {
+            _escaped = false;
+        }
+        else if (b == '\\')
+        {
+            _escaped = true;
+        }
+        else if (b == '"')
         {
             _inString = false;
-            if (_inName)
+            if (_inName && _name.IsMatch("model"u8))
             {
-                _inName = false;
-                if (_nameLength <= JsonKey.MaxRawLength && JsonKey.EqualsIgnoreCase(((ReadOnlySpan<byte>)_name)[.._nameLength], "model"u8))
-                {
-                    _models++;
-                }
+                _models++;
             }
+
+            _inName = false;
+            return i + 1;
         }
-        else
+
+        if (_inName)
         {
-            _escaped = b == '\\';
-            Append(b);
+            _name.Feed(b, "model"u8);
         }
 
         return i + 1;
@@ -118,7 +116,7 @@ public struct RequestModelGuard
                 _inString = true;
                 _inName = _depth == 1 && _expectName;
                 _expectName = false;
-                _nameLength = 0;
+                _name = default;
                 break;
             case (byte)'{' or (byte)'[':
                 if (_depth == 0 && b != '{')
@@ -142,27 +140,5 @@ public struct RequestModelGuard
                 _done = _depth == 0; // a top-level scalar
                 break;
         }
-    }
-
-    private void Append(byte b)
-    {
-        if (!_inName)
-        {
-            return;
-        }
-
-        if (_nameLength < JsonKey.MaxRawLength)
-        {
-            _name[_nameLength] = b;
-        }
-
-        // Past the limit the count goes on, and the name can no longer match.
-        _nameLength = Math.Min(_nameLength + 1, JsonKey.MaxRawLength + 1);
-    }
-
-    [InlineArray(JsonKey.MaxRawLength)]
-    private struct NameBytes
-    {
-        private byte _first;
     }
 }

@@ -49,6 +49,8 @@ public sealed class RequestModelGuardTests
         Case("in upper case", Long(""","MODEL":"evil"}""")),
         Case("escaped", Long(""","mod\u0065l":"evil"}""")),
         Case("fully escaped", Long(""","\u004D\u004F\u0044\u0045\u004C":"evil"}""")),
+        Case("with underscores", Long(""","_mo_del_":"evil"}""")),
+        Case("with a long run of dashes", Long(",\"mod" + new string('-', 5000) + "el\":\"evil\"}")),
         Case("after nested values", Long(""","messages":[{"content":"}]{["}],"model":"evil"}""")),
         Case("null then a string", """{"model":null,"model":"evil"}"""),
         Case("short body", """{"model":"ok","model":"evil"}"""));

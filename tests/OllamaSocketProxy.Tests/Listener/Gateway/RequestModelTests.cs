@@ -29,6 +29,9 @@ public sealed class RequestModelTests
         Case("mixed-case key", """{"Model":"ok"}""", "ok"),
         Case("escaped key", """{"mod\u0065l":"ok"}""", "ok"),
         Case("fully escaped upper-case key", """{"\u004D\u004f\u0044\u0045\u004C":"ok"}""", "ok"),
+        Case("key with underscores and dashes", """{"_Mo-d_eL-":"ok"}""", "ok"),
+        Case("key with an escaped underscore", """{"mod\u005fel":"ok"}""", "ok"),
+        Case("long key", "{\"m" + new string('_', 200) + "odel\":\"ok\"}", "ok"),
         Case("whitespace everywhere", " \r\n\t{ \"model\" :\n \"ok\" \t} \n", "ok"),
         Case("text after the object", """{"model":"ok"} {"model":"evil"}""", "ok"),
         Case("model in a string value", """{"prompt":"\"model\":\"evil\"","model":"ok"}""", "ok"),
@@ -105,6 +108,8 @@ public sealed class RequestModelTests
         Case("escaped", """{"model":"a","mod\u0065l":"b"}"""),
         Case("null first", """{"model":null,"model":"b"}"""),
         Case("apart", """{"model":"a","messages":[{"model":"c"}],"Model":"b"}"""),
+        Case("with dashes", """{"model":"a","m-o-d-e-l":"b"}"""),
+        Case("with a long run of underscores", "{\"model\":\"a\",\"mod" + new string('_', 5000) + "el\":\"b\"}"),
     ];
 
     private static IEnumerable<TestCaseData> Ambiguous() => Cross([.. AmbiguousBodies()]);
