@@ -6,8 +6,9 @@ namespace OllamaSocketProxy.Listener.Gateway;
 
 /// <summary>
 /// Sorts a request by the path the upstream will see (<c>/api/…</c> or <c>/v1/…</c>, after the proxy's mapping) into
-/// what the model policy must do with it. The list follows the routes Ollama's server registers (its
-/// <c>server/routes.go</c>) and the cloud API at <c>https://ollama.com/api</c> and <c>/v1</c>.
+/// what the model policy must do with it. The list follows the routes Ollama's server registers
+/// (https://github.com/ollama/ollama/blob/main/server/routes.go, <c>GenerateRoutes</c>), which the cloud API at
+/// https://ollama.com/api and /v1 serves a part of.
 /// </summary>
 /// <remarks>
 /// The path is compared as the most lenient server could route it, so that no spelling reaches a route unchecked:
