@@ -42,6 +42,17 @@ catch (ProxyConfigurationException e)
     return 1;
 }
 
+// A clients file that does not parse stops the start with its error and line; on reload, the previous clients stay.
+try
+{
+    OllamaSocketProxy.Listener.Gateway.ClientRegistry.Load(options.ClientsFile, options.AuthToken);
+}
+catch (OllamaSocketProxy.Listener.Gateway.ClientsFileException e)
+{
+    Console.Error.WriteLine($"OllamaSocketProxy: PROXY_CLIENTS_FILE {e.Message}");
+    return 1;
+}
+
 var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = args });
 builder.Logging.SetMinimumLevel(options.LogLevel);
 builder.Logging.AddSimpleConsole(console =>

@@ -43,6 +43,9 @@ public sealed class ClientDefinition
         Name = name;
         _tokenSha256 = tokenSha256.ToArray();
         Models = models is null ? null : Array.AsReadOnly(models.ToArray());
+        AllowList = models is null ? ModelAllowList.Everything
+            : ModelAllowList.TryCreate(models, out var list, out var error) ? list
+            : throw new ArgumentException(error, nameof(models));
         MaxConcurrent = maxConcurrent;
         RequestsPerMinute = requestsPerMinute;
         Manage = manage;
@@ -59,6 +62,9 @@ public sealed class ClientDefinition
     public IReadOnlyList<string>? Models { get; }
 
     public bool AllowsEveryModel => Models is null;
+
+    /// <summary><see cref="Models"/> as patterns to match request bodies and model lists against.</summary>
+    public ModelAllowList AllowList { get; }
 
     /// <summary>The most requests this client may have in flight at once; <c>null</c> for no limit.</summary>
     public int? MaxConcurrent { get; }

@@ -236,6 +236,11 @@ public sealed class ClientsFile
                 throw Error(objectStart, $"clients[{index}] (\"{name}\") has no \"token_sha256\"");
             }
 
+            if (models is not null && !ModelAllowList.TryCreate(models, out _, out var patternError))
+            {
+                throw Error(objectStart, $"clients[{index}] (\"{name}\") has a model pattern that is not valid: {patternError}");
+            }
+
             return new ClientDefinition(name, digest, models, maxConcurrent, requestsPerMinute, manage, LineOf(objectStart));
         }
 

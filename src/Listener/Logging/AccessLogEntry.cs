@@ -54,10 +54,13 @@ internal sealed class AccessLogEntry
             : Encoding.ASCII.GetString(PathOnly(head.Target));
     }
 
-    public void Write(ILogger log, string client, TimeProvider clock)
+    /// <param name="client">The client's name, once authenticated; <paramref name="model"/> and <paramref name="key"/> likewise when known.</param>
+    public void Write(ILogger log, string peer, TimeProvider clock, string? client, string? model, string? key)
     {
         var firstByte = FirstByte == 0 ? 0 : clock.GetElapsedTime(Started, FirstByte).TotalMilliseconds;
-        ProxyLog.Access(log, client, _method ?? "-", _path ?? "-", Status, BytesOut, firstByte, clock.GetElapsedTime(Started).TotalMilliseconds);
+        ProxyLog.Access(
+            log, peer, _method ?? "-", _path ?? "-", Status, BytesOut, firstByte, clock.GetElapsedTime(Started).TotalMilliseconds,
+            client ?? "-", model ?? "-", key ?? "-");
     }
 
     private static ReadOnlySpan<byte> PathOnly(ReadOnlySpan<byte> target)

@@ -15,8 +15,9 @@ internal static partial class ProxyLog
     [LoggerMessage(3, LogLevel.Warning, "Unknown variable {Name} ignored (a typo?)")]
     public static partial void UnknownVariable(ILogger logger, string name);
 
-    [LoggerMessage(4, LogLevel.Information, "{Client} \"{Method} {Path}\" {Status} {BytesOut} ttfb={FirstByteMs:F1}ms total={TotalMs:F1}ms")]
-    public static partial void Access(ILogger logger, string client, string method, string path, int status, long bytesOut, double firstByteMs, double totalMs);
+    [LoggerMessage(4, LogLevel.Information, "{Peer} \"{Method} {Path}\" {Status} {BytesOut} ttfb={FirstByteMs:F1}ms total={TotalMs:F1}ms client={Client} model={Model} key={Key}")]
+    public static partial void Access(
+        ILogger logger, string peer, string method, string path, int status, long bytesOut, double firstByteMs, double totalMs, string client, string model, string key);
 
     [LoggerMessage(5, LogLevel.Warning, "{Client} request refused: {Status} {Reason}")]
     public static partial void Rejected(ILogger logger, string client, int status, string reason);

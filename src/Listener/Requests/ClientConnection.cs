@@ -39,6 +39,7 @@ internal sealed class ClientConnection
         Context = context;
         _transport = new ClientTransport(socket, context.InputPauseThreshold);
         Timeouts = new TimeoutControl(context.TimeProvider, _transport.Closed, context.Shutdown);
+        Request = new RequestContext(context.Policies.Count);
         Responses = new ClientResponses(this, _transport.Output);
         _remote = socket.RemoteEndPoint as IPEndPoint;
         ForwardedFor = context.Options.ForwardClientIp && _remote is not null
@@ -52,7 +53,7 @@ internal sealed class ClientConnection
 
     public TimeoutControl Timeouts { get; }
 
-    public RequestContext Request { get; } = new();
+    public RequestContext Request { get; }
 
     public ClientResponses Responses { get; }
 
@@ -216,7 +217,7 @@ internal sealed class ClientConnection
         Context.Policies.OnCompleted(Request);
         if (Context.Options.AccessLog)
         {
-            Request.Log.Write(Context.AccessLog, Peer, Context.TimeProvider);
+            Request.Log.Write(Context.AccessLog, Peer, Context.TimeProvider, Request.Client?.Name, Request.Model, Request.KeyLabel);
         }
 
         Request.End();

@@ -51,7 +51,7 @@ public sealed class ProxyServer : IAsyncDisposable
         var connector = new UpstreamConnector(
             UpstreamEndpoint.FromUri(options.UpstreamUrl), options.UpstreamCaCertificates, options.UpstreamConnectTimeout, _timeProvider);
         _pool = new UpstreamPool(connector, options.UpstreamPoolIdleTimeout, options.UpstreamPrewarm, _timeProvider);
-        _context = new ProxyContext(options, _pool, new RequestPolicies(policies), loggerFactory, _timeProvider, _shutdown.Token);
+        _context = new ProxyContext(options, _pool, policies, loggerFactory, _timeProvider, _shutdown.Token);
 
         _idleTrim = _timeProvider.CreateTimer(static _ => TrimMemory(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
@@ -89,9 +89,10 @@ public sealed class ProxyServer : IAsyncDisposable
         _localEndPoint = (IPEndPoint)listener.LocalEndpoint;
         _accepting = AcceptLoopAsync(listener);
         _pool.Prewarm();
+        _context.Clients.StartWatching();
 
         ProxyLog.Listening(_context.Log, LocalEndPoint, _options.UpstreamUrl.GetLeftPart(UriPartial.Authority));
-        if (_options.ListensBeyondLoopback && _options.AuthToken is null)
+        if (_options.ListensBeyondLoopback && _context.Clients.Current.IsOpen)
         {
             ProxyLog.OpenBeyondLoopback(_context.Log, LocalEndPoint);
         }
@@ -120,6 +121,13 @@ public sealed class ProxyServer : IAsyncDisposable
             {
                 // Out of descriptors or a connection reset while queued: keep accepting, after a breath.
                 await Task.Delay(TimeSpan.FromMilliseconds(10), _timeProvider).ConfigureAwait(false);
+                continue;
+            }
+
+            if (_options.AllowCidrs is { } allowed && !(socket.RemoteEndPoint is IPEndPoint peer && allowed.Allows(peer.Address)))
+            {
+                // PROXY_ALLOW_CIDRS: a peer outside the allowed ranges is closed at once, with nothing read or written.
+                socket.Dispose();
                 continue;
             }
 
@@ -242,6 +250,7 @@ public sealed class ProxyServer : IAsyncDisposable
 
         await _idleTrim.DisposeAsync().ConfigureAwait(false);
         await _pool.DisposeAsync().ConfigureAwait(false);
+        _context.Clients.Dispose();
     }
 
     public async ValueTask DisposeAsync()

@@ -19,7 +19,8 @@ public sealed class ProxyOptionsTests
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(options.ApiKey, Is.EqualTo(Key));
+            Assert.That(options.ApiKeys.Select(key => key.Position), Is.EqualTo(new[] { 1 }));
+            Assert.That(options.ApiKeys[0].AuthorizationLine.ToArray(), Is.EqualTo(OllamaSocketProxy.Http1.RequestRewriter.AuthorizationLine(Key)));
             Assert.That(options.AuthToken, Is.Null);
             Assert.That(options.Listen, Is.EqualTo(new IPEndPoint(IPAddress.Loopback, 11434)));
             Assert.That(options.UpstreamUrl, Is.EqualTo(new Uri("https://ollama.com")));
@@ -187,7 +188,7 @@ public sealed class ProxyOptionsTests
                     yield return field;
                 }
             }
-            else if (!Equals(x, y) && !SameCertificates(x, y))
+            else if (!Equals(x, y) && !SameCertificates(x, y) && !SameText(x, y))
             {
                 yield return prefix + property.Name;
             }
@@ -198,9 +199,22 @@ public sealed class ProxyOptionsTests
         a is X509Certificate2Collection x && b is X509Certificate2Collection y
         && x.Select(c => c.Thumbprint).SequenceEqual(y.Select(c => c.Thumbprint));
 
+    /// <summary>Keys, address ranges and origins are compared by what they say (their ToString never shows a key).</summary>
+    private static bool SameText(object? a, object? b) => (a, b) switch
+    {
+        (IReadOnlyList<OllamaSocketProxy.Listener.Gateway.UpstreamKey> x, IReadOnlyList<OllamaSocketProxy.Listener.Gateway.UpstreamKey> y) =>
+            x.Select(key => Convert.ToHexString(key.AuthorizationLine)).SequenceEqual(y.Select(key => Convert.ToHexString(key.AuthorizationLine))),
+        (OllamaSocketProxy.Listener.Gateway.PeerAllowList x, OllamaSocketProxy.Listener.Gateway.PeerAllowList y) => x.ToString() == y.ToString(),
+        (OllamaSocketProxy.Listener.Gateway.CorsPolicy x, OllamaSocketProxy.Listener.Gateway.CorsPolicy y) => x.ToString() == y.ToString(),
+        _ => false,
+    };
+
     private static string OtherValue(string name) => name switch
     {
         "PROXY_AUTH_TOKEN" => "token",
+        "PROXY_CLIENTS_FILE" => "/etc/ollama-socket-proxy/clients.json",
+        "PROXY_ALLOW_CIDRS" => "192.168.1.0/24",
+        "PROXY_ORIGINS" => "https://chat.example.org",
         "PROXY_LISTEN" => "0.0.0.0:8080",
         "OLLAMA_UPSTREAM_URL" => "http://192.168.1.10:11434",
         "OLLAMA_UPSTREAM_CA_FILE" => EndToEnd.Infrastructure.TestCertificates.Shared.AuthorityPemPath,

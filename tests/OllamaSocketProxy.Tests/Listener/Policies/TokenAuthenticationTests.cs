@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using OllamaSocketProxy.Listener;
+using OllamaSocketProxy.Listener.Gateway;
 using OllamaSocketProxy.Tests.Http1;
 
 namespace OllamaSocketProxy.Tests.Listener.Policies;
@@ -8,10 +10,11 @@ public sealed class TokenAuthenticationTests
 {
     private const string Token = "proxy-token-123";
 
-    private static ClientIdentity? Authenticate(string? configured, string fields)
+    private static ClientDefinition? Authenticate(string? configured, string fields)
     {
         var head = RequestParse.Run($"GET /api/tags HTTP/1.1\r\nHost: x\r\n{fields}\r\n", BufferShapes.OneSegment).Head;
-        return new TokenAuthentication(configured).Authenticate(head);
+        using var clients = new ClientRegistrySource(null, configured, NullLogger.Instance);
+        return new TokenAuthentication(clients).Authenticate(head);
     }
 
     [TestCase("Authorization: Bearer proxy-token-123\r\n")]
@@ -20,7 +23,7 @@ public sealed class TokenAuthenticationTests
     [TestCase("x-api-key: proxy-token-123\r\n")]
     [TestCase("Authorization: Bearer wrong\r\nx-api-key: proxy-token-123\r\n")]
     public void RightToken_NamesTheDefaultClient(string fields) =>
-        Assert.That(Authenticate(Token, fields), Is.SameAs(ClientIdentity.Default));
+        Assert.That(Authenticate(Token, fields)?.Name, Is.EqualTo("default"));
 
     [TestCase("")]
     [TestCase("Authorization: Bearer proxy-token-12\r\n")]
@@ -37,5 +40,5 @@ public sealed class TokenAuthenticationTests
     [TestCase("")]
     [TestCase("Authorization: Bearer anything\r\n")]
     public void NoConfiguredToken_LetsEveryoneInAsTheDefaultClient(string fields) =>
-        Assert.That(Authenticate(null, fields), Is.SameAs(ClientIdentity.Default));
+        Assert.That(Authenticate(null, fields), Is.SameAs(TokenAuthentication.OpenClient));
 }

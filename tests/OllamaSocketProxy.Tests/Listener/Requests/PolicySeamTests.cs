@@ -70,11 +70,11 @@ public sealed class PolicySeamTests
     [Test]
     public async Task RetryVerdict_SendsTheHeldRequestAgainAndTheClientSeesOnlyTheSecondAnswer()
     {
-        var policy = new ScriptedPolicy { RetryOnStatus = 429 };
+        var policy = new ScriptedPolicy { RetryOnStatus = 503 };
         var attempts = 0;
         await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls(exchange =>
             Interlocked.Increment(ref attempts) == 1
-                ? exchange.RespondAsync(429, "application/json", """{"error":"you (user) have reached your session usage limit"}""")
+                ? exchange.RespondAsync(503, "application/json", """{"error":"try again"}""")
                 : exchange.RespondAsync(200, "application/json", """{"ok":true}""")), [policy]);
 
         var request = proxy.Fill("POST /api/chat HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 17\r\n\r\n{\"model\":\"gemma\"}");
@@ -186,7 +186,7 @@ public sealed class PolicySeamTests
                 : PolicyVerdict.Continue;
         }
 
-        public override ResponseVerdict OnResponseHead(RequestContext request, OllamaSocketProxy.Http1.ResponseHead response) =>
+        public override ResponseVerdict OnResponseHead(RequestContext request, OllamaSocketProxy.Http1.ResponseHead response, in ReadOnlySequence<byte> bodyStart) =>
             response.StatusCode == RetryOnStatus ? ResponseVerdict.Retry : ResponseVerdict.Relay;
 
         public override void OnResponseBody(RequestContext request, in ReadOnlySequence<byte> bytes)

@@ -54,6 +54,15 @@ public sealed class RequestContextTests
         }
     }
 
+    private sealed class NoTransform : IResponseTransform
+    {
+        public int MaxBodySize => 0;
+
+        public bool Applies(ResponseHead response) => false;
+
+        public bool TryTransform(in System.Buffers.ReadOnlySequence<byte> body, System.Buffers.IBufferWriter<byte> output) => false;
+    }
+
     private static object NonDefault(Type type) => type switch
     {
         _ when type == typeof(bool) => true,
@@ -61,7 +70,10 @@ public sealed class RequestContextTests
         _ when type == typeof(MappedTarget) => new MappedTarget(TargetKind.Root, TargetPrefix.Api, 3),
         _ when type == typeof(BodyFraming) => new BodyFraming(BodyKind.ContentLength, 5),
         _ when type == typeof(System.Buffers.ReadOnlySequence<byte>) => new System.Buffers.ReadOnlySequence<byte>(new byte[5]),
-        _ when type == typeof(ClientIdentity) => new ClientIdentity("someone"),
+        _ when type == typeof(OllamaSocketProxy.Listener.Gateway.ClientDefinition) => new OllamaSocketProxy.Listener.Gateway.ClientDefinition("someone", new byte[32]),
+        _ when type == typeof(string) => "text",
+        _ when type == typeof(ReadOnlyMemory<byte>) => new ReadOnlyMemory<byte>(new byte[2]),
+        _ when type == typeof(IResponseTransform) => new NoTransform(),
         _ when type == typeof(PolicyVerdict) => PolicyVerdict.Refuse(429, new byte[] { 1 }),
         _ when type == typeof(object) => new object(),
         _ => throw new AssertionException($"No test value for {type}: add one, and make Begin reset it."),
