@@ -17,15 +17,17 @@ internal sealed class ModelAccessPolicy(bool accessLog) : RequestPolicy
     public override PolicyVerdict OnRequest(RequestContext request)
     {
         var client = request.Client!;
+        var models = client.AllowList;
+        if (models.AllowsEverything && client.Manage && !accessLog)
+        {
+            // Every model and every route: nothing to read (the common case of a single token).
+            return PolicyVerdict.Continue;
+        }
+
         var head = request.Head;
         var target = request.Target;
         var rest = head.Target[target.RestStart..];
         var route = GatewayRoute.Classify(MappedTarget.PrefixBytes(target.Prefix), rest);
-        var models = client.AllowList;
-        if (models.AllowsEverything && route != GatewayRouteKind.Manage && !accessLog)
-        {
-            return PolicyVerdict.Continue;
-        }
 
         if (route is GatewayRouteKind.OllamaModelList or GatewayRouteKind.OpenAiModelList && !models.AllowsEverything)
         {

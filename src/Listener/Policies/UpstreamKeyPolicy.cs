@@ -27,7 +27,8 @@ internal sealed class UpstreamKeyPolicy(UpstreamKeyPool keys) : RequestPolicy
     public override ResponseVerdict OnResponseHead(RequestContext request, ResponseHead response, in ReadOnlySequence<byte> bodyStart)
     {
         var key = (UpstreamKey)request.PolicyState[Index]!;
-        var outcome = keys.OnResponse(key, response.StatusCode, RetryAfter.Find(response), bodyStart);
+        var status = response.StatusCode;
+        var outcome = keys.OnResponse(key, status, status == 429 ? RetryAfter.Find(response) : default, bodyStart);
         if (outcome == KeyOutcome.Served || !request.CanResend)
         {
             return ResponseVerdict.Relay;
