@@ -31,7 +31,8 @@ public class RequestHeadBenchmarks
     private readonly RequestHead _head = new();
     private readonly RequestRewriter _rewriter = new("ollama.com");
     private readonly byte[] _authorization = RequestRewriter.AuthorizationLine("upstream-key");
-    private readonly TokenAuthentication _authentication = new("proxy-token");
+    private readonly TokenAuthentication _authentication =
+        new(new OllamaSocketProxy.Listener.Gateway.ClientRegistrySource(null, "proxy-token", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
     private readonly ArrayBufferWriter<byte> _output = new(4096);
     private ReadOnlySequence<byte> _bytes;
 
