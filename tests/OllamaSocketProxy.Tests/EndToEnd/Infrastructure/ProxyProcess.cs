@@ -103,12 +103,21 @@ public sealed partial class ProxyProcess : IAsyncDisposable
     }
 
     /// <summary>Sends SIGTERM, as <c>docker stop</c> does.</summary>
-    public async Task TerminateAsync()
+    public Task TerminateAsync() => SignalAsync("-TERM");
+
+    /// <summary>Sends SIGHUP, as <c>kill -HUP</c> and <c>docker-compose kill -s SIGHUP</c> do: re-read the clients file.</summary>
+    public Task HangUpAsync() => SignalAsync("-HUP");
+
+    private async Task SignalAsync(string signal)
     {
-        using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        using var kill = Process.Start("kill", [signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])
             ?? throw new InvalidOperationException("kill could not be started.");
         using var timeout = new CancellationTokenSource(Limit);
         await kill.WaitForExitAsync(timeout.Token);
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill {signal} exited with {kill.ExitCode}.");
+        }
     }
 
     public async ValueTask DisposeAsync()
