@@ -105,6 +105,10 @@ public sealed class UpstreamKeyPool
                 }
 
                 return KeyOutcome.RateLimited;
+            case 403 when ForbidsTheRequest(body):
+                // "this model requires a subscription": an answer about this request, not about the key.
+                OnServed(key);
+                return KeyOutcome.Served;
             case 401 or 403:
                 Disable(key, status);
                 return KeyOutcome.Refused;
@@ -112,6 +116,18 @@ public sealed class UpstreamKeyPool
                 OnServed(key);
                 return KeyOutcome.Served;
         }
+    }
+
+    /// <summary>
+    /// Whether a 403's body speaks of the request rather than the key: Ollama Cloud refuses a model the account's plan
+    /// does not include with 403 ("this model requires a subscription"), and disabling the key for that would stop
+    /// every other request it serves.
+    /// </summary>
+    internal static bool ForbidsTheRequest(in ReadOnlySequence<byte> body)
+    {
+        Span<byte> start = stackalloc byte[(int)Math.Min(body.Length, 1024)];
+        body.Slice(0, start.Length).CopyTo(start);
+        return start.IndexOf("subscription"u8) >= 0 || start.IndexOf("model"u8) >= 0;
     }
 
     /// <summary>The key drew an answer other than 429, 401 or 403: its next 429 starts the back-off ladder over.</summary>

@@ -59,6 +59,18 @@ internal sealed class RequestPolicies
         return verdict;
     }
 
+    /// <summary>The most body bytes any policy wants to see with the response head.</summary>
+    public int ResponseBodyWanted(RequestContext request, ResponseHead response)
+    {
+        var wanted = 0;
+        foreach (var policy in _policies)
+        {
+            wanted = Math.Max(wanted, policy.ResponseBodyWanted(request, response));
+        }
+
+        return wanted;
+    }
+
     public void OnResponseBody(RequestContext request, in ReadOnlySequence<byte> bytes)
     {
         foreach (var policy in _policies)

@@ -41,6 +41,12 @@ internal abstract class RequestPolicy
     public virtual ResponseVerdict OnResponseHead(RequestContext request, ResponseHead response, in ReadOnlySequence<byte> bodyStart) =>
         ResponseVerdict.Relay;
 
+    /// <summary>
+    /// How many body bytes this policy wants to see in <see cref="OnResponseHead"/>'s <c>bodyStart</c> (a 429's short JSON
+    /// that names its limit, say); the relay waits for them, up to the end of the body, before asking. 0 by default.
+    /// </summary>
+    public virtual int ResponseBodyWanted(RequestContext request, ResponseHead response) => 0;
+
     /// <summary>Bytes of the response body, exactly as they go to the client, each time a read is relayed.</summary>
     public virtual void OnResponseBody(RequestContext request, in ReadOnlySequence<byte> bytes)
     {

@@ -44,6 +44,10 @@ internal sealed class UpstreamKeyPolicy(UpstreamKeyPool keys) : RequestPolicy
         return ResponseVerdict.Refuse;
     }
 
+    /// <summary>A 429 or 403 is judged by its short JSON body (which limit; which refusal), so the relay waits for it.</summary>
+    public override int ResponseBodyWanted(RequestContext request, ResponseHead response) =>
+        response.StatusCode is 429 or 403 ? 4096 : 0;
+
     private void Use(RequestContext request, UpstreamKey key)
     {
         request.PolicyState[Index] = key;

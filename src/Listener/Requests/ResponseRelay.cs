@@ -112,7 +112,7 @@ internal sealed partial class ResponseRelay : IBodyObserver
             SequencePosition consumed;
             try
             {
-                step = TryRelayHead(buffer, out consumed);
+                step = TryRelayHead(buffer, read.IsCompleted, out consumed);
             }
             catch (InvalidResponseException)
             {
@@ -172,7 +172,7 @@ internal sealed partial class ResponseRelay : IBodyObserver
         Transform,
     }
 
-    private HeadStep TryRelayHead(ReadOnlySequence<byte> buffer, out SequencePosition consumed)
+    private HeadStep TryRelayHead(ReadOnlySequence<byte> buffer, bool sourceEnded, out SequencePosition consumed)
     {
         var reader = new SequenceReader<byte>(buffer);
         var response = Request.Response;
@@ -201,13 +201,21 @@ internal sealed partial class ResponseRelay : IBodyObserver
             return HeadStep.Interim;
         }
 
-        var verdict = _connection.Context.Policies.OnResponseHead(Request, response, buffer.Slice(consumed));
+        var policies = _connection.Context.Policies;
+        var framing = BodyFraming.ForResponse(head.Method, response);
+        if (!sourceEnded && WaitsForBody(policies.ResponseBodyWanted(Request, response), framing, buffer.Slice(consumed)))
+        {
+            // Parsed again once more of the body is in: the head stays unconsumed until the policies have judged it.
+            consumed = buffer.Start;
+            return HeadStep.NeedMore;
+        }
+
+        var verdict = policies.OnResponseHead(Request, response, buffer.Slice(consumed));
         if (verdict == ResponseVerdict.Refuse || (verdict == ResponseVerdict.Retry && Request.CanResend))
         {
             return verdict == ResponseVerdict.Retry ? HeadStep.Retry : HeadStep.Refuse;
         }
 
-        var framing = BodyFraming.ForResponse(head.Method, response);
         Request.ResponseFraming = framing;
         if (Request.ResponseTransform is { } transform && framing.Kind != BodyKind.None && transform.Applies(response))
         {
@@ -232,6 +240,30 @@ internal sealed partial class ResponseRelay : IBodyObserver
         Request.Log.MarkFirstByte(_connection.Context.TimeProvider, response.StatusCode);
         Request.ResponseStarted = true;
         return HeadStep.Final;
+    }
+
+    /// <summary>Whether fewer body bytes than <paramref name="wanted"/> are in, and more are to come.</summary>
+    private static bool WaitsForBody(int wanted, BodyFraming framing, in ReadOnlySequence<byte> body) => framing.Kind switch
+    {
+        _ when wanted == 0 => false,
+        BodyKind.ContentLength => body.Length < Math.Min(wanted, framing.Length),
+
+        // The last chunk ends the wait as well as the bytes wanted do.
+        BodyKind.Chunked => body.Length < wanted && !EndsWithLastChunk(body),
+        BodyKind.UntilClose => body.Length < wanted,
+        _ => false,
+    };
+
+    private static bool EndsWithLastChunk(in ReadOnlySequence<byte> body)
+    {
+        Span<byte> tail = stackalloc byte[5];
+        if (body.Length < tail.Length)
+        {
+            return false;
+        }
+
+        body.Slice(body.Length - tail.Length).CopyTo(tail);
+        return tail.SequenceEqual("0\r\n\r\n"u8);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
