@@ -59,7 +59,7 @@ internal sealed class ModelAccessPolicy(bool accessLog) : RequestPolicy
 
         if (status == RequestModelStatus.Found && accessLog)
         {
-            request.Model = Encoding.UTF8.GetString(name[..nameLength]);
+            request.Model = ForLog(name[..nameLength]);
         }
 
         switch (decision)
@@ -83,6 +83,21 @@ internal sealed class ModelAccessPolicy(bool accessLog) : RequestPolicy
         }
 
         return PolicyVerdict.Continue;
+    }
+
+    /// <summary>The name as the access log shows it: a control character (an escape sequence, say) becomes '?'.</summary>
+    private static string ForLog(ReadOnlySpan<byte> utf8)
+    {
+        var text = Encoding.UTF8.GetString(utf8);
+        return text.AsSpan().ContainsAnyInRange('\0', '\u001f') || text.Contains('\u007f', StringComparison.Ordinal)
+            ? string.Create(text.Length, text, static (chars, source) =>
+            {
+                for (var i = 0; i < chars.Length; i++)
+                {
+                    chars[i] = char.IsControl(source[i]) ? '?' : source[i];
+                }
+            })
+            : text;
     }
 
     private static bool GuardRest(in ReadOnlySequence<byte> body)
