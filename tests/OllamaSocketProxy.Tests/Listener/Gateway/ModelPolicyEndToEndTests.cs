@@ -92,6 +92,19 @@ public sealed class ModelPolicyEndToEndTests
         Assert.That(gateway.Origin.Requests.Single().BodyText, Does.Contain("gemma3:4b"));
     }
 
+    [TestCase("gemma3:4b", 200)]
+    [TestCase("gpt-oss:120b", 403)]
+    public async Task ModelInThePath_IsCheckedToo(string model, int status)
+    {
+        var kids = new GatewayClient("kids", models: ["gemma3:4b"]);
+        await using var gateway = await GatewayHarness.StartAsync(null, [kids]);
+
+        var response = await gateway.SendAsync(gateway.Get(kids, $"/v1/models/{model}"));
+
+        Assert.That(response.StatusCode, Is.EqualTo(status), response.Describe());
+        Assert.That(gateway.Origin.Requests, Has.Count.EqualTo(status == 200 ? 1 : 0));
+    }
+
     [TestCase("POST", "/api/pull")]
     [TestCase("DELETE", "/api/delete")]
     [TestCase("POST", "/api/copy")]
