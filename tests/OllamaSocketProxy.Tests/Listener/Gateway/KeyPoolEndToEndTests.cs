@@ -89,6 +89,28 @@ public sealed partial class KeyPoolEndToEndTests
     }
 
     [Test]
+    public async Task EveryKeyRefused_Gets502AndNothingMoreReachesUpstream()
+    {
+        var (one, two) = NewKeys();
+        await using var gateway = await GatewayHarness.StartAsync(
+            exchange => exchange.RespondAsync(401, "application/json; charset=utf-8", """{"error":"unauthorized"}"""), [], apiKeys: $"{one},{two}");
+
+        var first = await gateway.SendAsync(gateway.Post(null, "/api/chat", ChatBody));
+        var second = await gateway.SendAsync(gateway.Post(null, "/api/generate", ChatBody));
+
+        foreach (var response in new[] { first, second })
+        {
+            ProxyAssert.IsJsonError(response, 502);
+            Assert.That(response.JsonError, Is.EqualTo("all upstream keys were refused by the upstream (401 or 403); check OLLAMA_API_KEY"));
+            Assert.That(response.Headers.Contains("Retry-After"), Is.False, response.Describe());
+        }
+
+        Assert.That(gateway.Origin.Requests.Select(request => request.Target), Is.EqualTo(new[] { "/api/chat", "/api/chat" }));
+        AssertLoggedOnce(gateway, $"Upstream {gateway.KeyLabel(1)} disabled");
+        AssertLoggedOnce(gateway, $"Upstream {gateway.KeyLabel(2)} disabled");
+    }
+
+    [Test]
     public async Task EveryKeyBenched_Gets429WithRetryAfterAndNothingReachesUpstream()
     {
         var clock = new FakeTimeProvider(Start);
