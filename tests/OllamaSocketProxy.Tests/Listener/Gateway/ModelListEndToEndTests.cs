@@ -70,6 +70,42 @@ public sealed class ModelListEndToEndTests
         AssertFiltered(response.Body, IsOpenAi(target));
     }
 
+    [Test]
+    public async Task ListArrivingInManyReads_KeepsTheUpstreamHeadIntact()
+    {
+        // The rewritten answer's head is written after the whole body was read: reads that reuse the memory the head
+        // came in must not show through it.
+        var padding = new string('p', 4000);
+        var list = $$"""
+            {"models":[{"name":"gemma3:4b","model":"gemma3:4b","pad":"{{padding}}"},{"name":"qwen3:8b","model":"qwen3:8b","pad":"{{padding}}"},{"name":"gpt-oss:120b","model":"gpt-oss:120b","pad":"{{padding}}"}]}
+            """;
+        var kids = new GatewayClient("kids", models: ["gemma3:4b", "gpt-oss:*"]);
+        await using var gateway = await GatewayHarness.StartAsync(
+            async exchange =>
+            {
+                await exchange.WriteAsync("HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nX-Upstream: kept\r\nTransfer-Encoding: chunked\r\n\r\n");
+                for (var start = 0; start < list.Length; start += 500)
+                {
+                    var piece = list[start..Math.Min(list.Length, start + 500)];
+                    await exchange.WriteAsync($"{piece.Length:x}\r\n{piece}\r\n");
+                }
+
+                await exchange.WriteAsync("0\r\n\r\n");
+            },
+            [kids]);
+
+        for (var i = 0; i < 5; i++)
+        {
+            var response = await gateway.SendAsync(gateway.Get(kids, "/api/tags"));
+
+            Assert.That(response.Head.StatusLine, Is.EqualTo("HTTP/1.1 200 OK"), response.Describe());
+            Assert.That(response.Headers["X-Upstream"], Is.EqualTo("kept"), response.Describe());
+            Assert.That(response.Headers["Content-Type"], Is.EqualTo("application/json; charset=utf-8"), response.Describe());
+            using var json = JsonDocument.Parse(response.Body);
+            Assert.That(json.RootElement.GetProperty("models").EnumerateArray().Select(entry => entry.GetProperty("name").GetString()), Is.EqualTo(Allowed));
+        }
+    }
+
     [TestCase("/api/tags")]
     [TestCase("/api/ps")]
     [TestCase("/v1/models")]
