@@ -62,6 +62,22 @@ public abstract class MessageHead
         _bytes = _rented.AsMemory(0, (int)head.Length);
     }
 
+    /// <summary>
+    /// Copies the head's bytes out of the pipe's memory, for a head used after its read was consumed: the pipe gives
+    /// that memory back, and fills it with later bytes. Does nothing for a head already held in a pooled copy.
+    /// </summary>
+    public void KeepBytes()
+    {
+        if (_rented is not null || _bytes.IsEmpty)
+        {
+            return;
+        }
+
+        _rented = ArrayPool<byte>.Shared.Rent(_bytes.Length);
+        _bytes.Span.CopyTo(_rented);
+        _bytes = _rented.AsMemory(0, _bytes.Length);
+    }
+
     /// <summary>Records a field; returns false when there are already <paramref name="maxFields"/>.</summary>
     internal bool TryAddField(FieldRange field, long maxFields)
     {

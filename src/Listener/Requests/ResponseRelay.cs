@@ -139,7 +139,9 @@ internal sealed partial class ResponseRelay : IBodyObserver
 
             if (step == HeadStep.Transform)
             {
-                // Nothing went to the client yet: the rewritten answer goes whole, once its body is in.
+                // Nothing went to the client yet: the rewritten answer goes whole, once its body is in. The head is
+                // written then, after reads that reuse the memory it lies in: it is copied out first.
+                Request.Response.KeepBytes();
                 input.AdvanceTo(consumed);
                 return HeadOutcome.Relayed;
             }
