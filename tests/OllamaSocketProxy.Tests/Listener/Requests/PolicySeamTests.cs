@@ -21,6 +21,7 @@ public sealed class PolicySeamTests
         await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls(), [policy]);
 
         var response = await proxy.SendAsync(proxy.Fill("POST /api/chat?refused HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 2\r\n\r\n{}"));
+        await proxy.Logs.WaitForLineAsync(line => line.Contains("\"POST /api/chat\" 429 ", StringComparison.Ordinal));
 
         using (Assert.EnterMultipleScope())
         {
@@ -79,6 +80,9 @@ public sealed class PolicySeamTests
 
         var request = proxy.Fill("POST /api/chat HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 17\r\n\r\n{\"model\":\"gemma\"}");
         var response = await proxy.SendAsync(request);
+
+        // The request ends (and its policies hear it) after its answer went out: its access-log line comes then.
+        await proxy.Logs.WaitForLineAsync(line => line.Contains("\"POST /api/chat\" 200 ", StringComparison.Ordinal));
 
         using (Assert.EnterMultipleScope())
         {
