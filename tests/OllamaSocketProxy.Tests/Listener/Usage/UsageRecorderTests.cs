@@ -95,6 +95,34 @@ public sealed class UsageRecorderTests
     }
 
     [Test]
+    [NonParallelizable]
+    public async Task TryRecord_AllocatesNothingOnceTheQueueHasGrown()
+    {
+        using var folder = new TemporaryFolder();
+        var time = Clock();
+        await using var recorder = new UsageRecorder(new UsageStore(folder.File("usage.db"), time, new LogLines()), time, new LogLines(), Interval, queueCapacity: 64);
+        var record = Record();
+
+        // Fill and drain once, so that the queue's buffer is at its full size.
+        for (var i = 0; i < 64; i++)
+        {
+            recorder.TryRecord(record);
+        }
+
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var accepted = 0;
+        for (var i = 0; i < 30; i++)
+        {
+            accepted += recorder.TryRecord(record) ? 1 : 0;
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.That((accepted, allocated), Is.EqualTo((30, 0L)));
+    }
+
+    [Test]
     public async Task HalfFullQueue_WakesTheWriterBeforeTheInterval()
     {
         using var folder = new TemporaryFolder();
