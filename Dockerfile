@@ -25,7 +25,8 @@ RUN dotnet publish src/Listener/Listener.csproj -c Release --use-current-runtime
 FROM mcr.microsoft.com/dotnet/runtime-deps:10.0-noble AS runtime
 
 WORKDIR /app
-COPY --from=build /src/publish/OllamaSocketProxy /app/OllamaSocketProxy
+# SQLite (the usage database) is a native library the binary loads from its own folder: it ships beside it.
+COPY --from=build /src/publish/OllamaSocketProxy /src/publish/libe_sqlite3.so /app/
 
 # Inside a container, loopback is unreachable from outside: listen on all interfaces and let the
 # port publication (docker-compose.yml: 127.0.0.1 by default) decide who can reach it.

@@ -31,6 +31,12 @@ if (args is ["clients", ..])
     return OllamaSocketProxy.Listener.Gateway.ClientsCommand.Run(args[1..], Console.Out, Console.Error, variables);
 }
 
+// `OllamaSocketProxy usage`: prints the totals from the usage database, then exits; the proxy does not start.
+if (args is ["usage", ..])
+{
+    return OllamaSocketProxy.Listener.Usage.UsageCommand.Run(args[1..], Console.Out, Console.Error, variables);
+}
+
 ProxyOptions options;
 try
 {

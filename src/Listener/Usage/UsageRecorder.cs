@@ -1,0 +1,280 @@
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace OllamaSocketProxy.Listener.Usage;
+
+/// <summary>
+/// Takes finished requests off the request path to the usage store. <see cref="TryRecord"/> puts a record in a
+/// bounded queue and returns at once; a full queue drops the record and counts it (<see cref="DroppedCount"/>). A
+/// thread of the recorder's own sums the queue into hourly rows in memory and writes them in one transaction every
+/// flush interval, when asked (<see cref="FlushAsync"/>) and on <see cref="DisposeAsync"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// What a crash costs: the sums since the last flush are in memory only, so a <c>kill -9</c> loses at most the
+/// requests of the last flush interval (5 seconds by default). A committed flush survives the process being killed;
+/// only a power cut can take the last commits with it (WAL with synchronous=NORMAL, see <see cref="UsageStore"/>).
+/// </para>
+/// <para>
+/// A store that fails (locked by another writer, disk full, read-only, corrupt, written by a newer release) never
+/// reaches the caller and never slows it: the sums stay in memory (up to <see cref="MaxPendingRows"/> rows) and are
+/// tried again at every flush. Each failed attempt counts in <see cref="ErrorCount"/>; the failure is logged once
+/// when it starts and once when a write succeeds again.
+/// </para>
+/// </remarks>
+public sealed class UsageRecorder : IAsyncDisposable
+{
+    public const int DefaultQueueCapacity = 8192;
+
+    /// <summary>Rows kept in memory while the store fails: weeks of a household's use, bounded all the same.</summary>
+    public const int MaxPendingRows = 100_000;
+
+    public static readonly TimeSpan DefaultFlushInterval = TimeSpan.FromSeconds(5);
+
+    private readonly UsageStore _store;
+    private readonly ILogger _logger;
+    private readonly Channel<UsageRecord> _queue;
+    private readonly Dictionary<UsageRollupKey, UsageRollup> _pending = [];
+    private readonly int _wakeThreshold;
+
+    // Wakes the writer: a flush is due, the queue is half full, or the recorder stops. Never disposed, since a late
+    // TryRecord may still set it; without a wait handle it holds nothing to release.
+    private readonly ManualResetEventSlim _signal = new(initialState: false);
+    private readonly ITimer _timer;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private TaskCompletionSource<bool> _nextFlush = NewFlush();
+    private int _queued;
+    private int _flushRequested;
+    private int _disposed;
+    private bool _stopping;
+    private long _dropped;
+    private long _errors;
+
+    // Touched by the writer thread only.
+    private volatile bool _failing;
+    private long _errorsBeforeFailing;
+    private bool _dropping;
+    private long _droppedReported;
+
+    /// <param name="store">Written by this recorder only, and disposed with it.</param>
+    /// <param name="time">Drives the flush interval.</param>
+    /// <param name="flushInterval">How often the sums are written; <see cref="DefaultFlushInterval"/> when null.</param>
+    /// <param name="queueCapacity">Records the queue holds before it drops; the writer drains it when half full.</param>
+    public UsageRecorder(UsageStore store, TimeProvider time, ILogger logger, TimeSpan? flushInterval = null, int queueCapacity = DefaultQueueCapacity)
+        : this(store, time, logger, flushInterval, queueCapacity, wakeThreshold: Math.Max(1, queueCapacity / 2))
+    {
+    }
+
+    /// <param name="wakeThreshold">Queued records that wake the writer before the flush is due.</param>
+    internal UsageRecorder(UsageStore store, TimeProvider time, ILogger logger, TimeSpan? flushInterval, int queueCapacity, int wakeThreshold)
+    {
+        var interval = flushInterval ?? DefaultFlushInterval;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero, nameof(flushInterval));
+        ArgumentOutOfRangeException.ThrowIfLessThan(queueCapacity, 1);
+        _store = store;
+        _logger = logger;
+        _queue = Channel.CreateBounded<UsageRecord>(new BoundedChannelOptions(queueCapacity)
+        {
+            // TryWrite on a full queue returns false at once (FullMode only matters to WriteAsync, never called).
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+        });
+        _wakeThreshold = wakeThreshold;
+        _timer = time.CreateTimer(static state => ((UsageRecorder)state!).RequestFlush(), this, interval, interval);
+        new Thread(Run) { IsBackground = true, Name = "Usage writer" }.UnsafeStart();
+    }
+
+    /// <summary>Failed attempts to open or write the database, since start.</summary>
+    public long ErrorCount => Interlocked.Read(ref _errors);
+
+    /// <summary>Records dropped since start: the queue was full, too many rows waited for a failing store, or the recorder had stopped.</summary>
+    public long DroppedCount => Interlocked.Read(ref _dropped);
+
+    /// <summary>The last attempt to open or write the database failed.</summary>
+    public bool IsFailing => _failing;
+
+    /// <summary>Records in the queue, not yet summed by the writer.</summary>
+    internal int Queued => Volatile.Read(ref _queued);
+
+    /// <summary>Completes when the next flush has ended (true: everything recorded before it is in the database).</summary>
+    internal Task<bool> NextFlush => Volatile.Read(ref _nextFlush).Task;
+
+    /// <summary>
+    /// Queues <paramref name="record"/> for the store. Never blocks, never throws: false when the queue is full (the
+    /// record is dropped and counted). Allocates nothing once the queue has grown.
+    /// </summary>
+    public bool TryRecord(in UsageRecord record)
+    {
+        if (!_queue.Writer.TryWrite(record))
+        {
+            Interlocked.Increment(ref _dropped);
+            return false;
+        }
+
+        // The writer sleeps between flushes; it is woken to sum the queue before it fills.
+        if (Interlocked.Increment(ref _queued) == _wakeThreshold)
+        {
+            _signal.Set();
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Writes what was recorded before this call now, instead of at the next interval. Completes with true when it is
+    /// in the database, false when the store failed (the sums are kept for the next try) or the recorder has stopped.
+    /// </summary>
+    public Task<bool> FlushAsync()
+    {
+        var flush = NextFlush;
+        RequestFlush();
+        return flush;
+    }
+
+    /// <summary>Stops the timer, writes what is left (one last try) and closes the store.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            await _stopped.Task.ConfigureAwait(false);
+            return;
+        }
+
+        await _timer.DisposeAsync().ConfigureAwait(false);
+
+        // Completed before _stopping is set: once the writer sees _stopping, no record can enter the queue unseen.
+        _queue.Writer.TryComplete();
+        Volatile.Write(ref _stopping, true);
+        _signal.Set();
+        await _stopped.Task.ConfigureAwait(false);
+        _store.Dispose();
+    }
+
+    private static TaskCompletionSource<bool> NewFlush() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private void RequestFlush()
+    {
+        Volatile.Write(ref _flushRequested, 1);
+        _signal.Set();
+    }
+
+    private void Run()
+    {
+        // Opening migrates the schema: at start, so that a failure shows in the log at once, not at the first flush.
+        TryStore(static store => store.Open());
+        while (true)
+        {
+            _signal.Wait();
+            _signal.Reset();
+            var stopping = Volatile.Read(ref _stopping);
+            Drain();
+            if (stopping || Interlocked.Exchange(ref _flushRequested, 0) != 0)
+            {
+                Flush();
+            }
+
+            if (stopping)
+            {
+                break;
+            }
+        }
+
+        Volatile.Read(ref _nextFlush).TrySetResult(false);
+        _stopped.TrySetResult();
+    }
+
+    /// <summary>Sums the queued records into <see cref="_pending"/>.</summary>
+    private void Drain()
+    {
+        var drained = 0;
+        while (_queue.Reader.TryRead(out var record))
+        {
+            drained++;
+            var key = UsageRollupKey.For(record);
+            ref var sums = ref CollectionsMarshal.GetValueRefOrAddDefault(_pending, key, out var exists);
+            if (!exists && _pending.Count > MaxPendingRows)
+            {
+                _pending.Remove(key);
+                Interlocked.Increment(ref _dropped);
+                continue;
+            }
+
+            sums.Add(record);
+        }
+
+        if (drained > 0)
+        {
+            Interlocked.Add(ref _queued, -drained);
+        }
+    }
+
+    private void Flush()
+    {
+        // Swapped before the drain: whoever got this flush from FlushAsync had queued its records before, so they
+        // are summed and written by it.
+        var flush = Interlocked.Exchange(ref _nextFlush, NewFlush());
+        Drain();
+        var written = _pending.Count == 0 || TryStore(static (store, pending) => store.Write(pending), _pending);
+        if (written)
+        {
+            _pending.Clear();
+        }
+
+        ReportDrops();
+        flush.TrySetResult(written);
+    }
+
+    private bool TryStore(Action<UsageStore> action) => TryStore(static (store, act) => act(store), action);
+
+    private bool TryStore<TState>(Action<UsageStore, TState> action, TState state)
+    {
+        try
+        {
+            action(_store, state);
+        }
+        catch (Exception e)
+        {
+            // Whatever the store throws (SQLite, I/O, schema) stays here: the writer thread must live on, and the
+            // proxy must never learn of it.
+            var errors = Interlocked.Increment(ref _errors);
+            if (!_failing)
+            {
+                _failing = true;
+                _errorsBeforeFailing = errors - 1;
+                UsageStoreLog.Failing(_logger, _store.Path, e.Message);
+            }
+
+            return false;
+        }
+
+        if (_failing)
+        {
+            _failing = false;
+            UsageStoreLog.Recovered(_logger, _store.Path, Interlocked.Read(ref _errors) - _errorsBeforeFailing);
+        }
+
+        return true;
+    }
+
+    /// <summary>Logs when records start being dropped and when a flush interval passes without a drop.</summary>
+    private void ReportDrops()
+    {
+        var dropped = Interlocked.Read(ref _dropped);
+        if (dropped != _droppedReported)
+        {
+            _droppedReported = dropped;
+            if (!_dropping)
+            {
+                _dropping = true;
+                UsageStoreLog.Dropping(_logger, dropped);
+            }
+        }
+        else if (_dropping)
+        {
+            _dropping = false;
+            UsageStoreLog.StoppedDropping(_logger, dropped);
+        }
+    }
+}

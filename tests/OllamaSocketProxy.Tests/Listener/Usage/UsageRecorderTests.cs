@@ -1,0 +1,286 @@
+using OllamaSocketProxy.Listener.Usage;
+using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
+using OllamaSocketProxy.Tests.Listener.Gateway;
+using static OllamaSocketProxy.Tests.Listener.Usage.UsageFixtures;
+
+namespace OllamaSocketProxy.Tests.Listener.Usage;
+
+/// <summary>
+/// The queue between the request path and the database: flushes driven by a fake clock, drops when full, and a
+/// failing database (locked, corrupt, newer) that the caller never feels.
+/// </summary>
+[Parallelizable(ParallelScope.All)]
+public sealed class UsageRecorderTests
+{
+    [Test]
+    public async Task Records_AreWrittenWhenTheFlushIntervalPasses()
+    {
+        using var folder = new TemporaryFolder();
+        var path = folder.File("usage.db");
+        var time = Clock();
+        await using var recorder = new UsageRecorder(new UsageStore(path, time, new LogLines()), time, new LogLines(), Interval);
+
+        Assert.That(recorder.TryRecord(Record(prompt: 5, completion: 7)), Is.True);
+        Assert.That(recorder.TryRecord(Record(prompt: 1, completion: 1)), Is.True);
+        var flushed = recorder.NextFlush;
+        time.Advance(Interval - TimeSpan.FromTicks(1));
+        Assert.That(flushed.IsCompleted, Is.False, "no flush before the interval");
+        time.Advance(TimeSpan.FromTicks(1));
+
+        Assert.That(await flushed.OrTimeoutAsync(), Is.True);
+        var row = Query(path).Rows.Single();
+        Assert.That((row.Requests, row.PromptTokens, row.CompletionTokens), Is.EqualTo((2L, 6L, 8L)));
+    }
+
+    [Test]
+    public async Task Dispose_WritesWhatIsLeft_AndARestartAddsToIt()
+    {
+        using var folder = new TemporaryFolder();
+        var path = folder.File("usage.db");
+        var time = Clock();
+
+        await using (var first = new UsageRecorder(new UsageStore(path, time, new LogLines()), time, new LogLines(), Interval))
+        {
+            first.TryRecord(Record(prompt: 1, completion: 2));
+            first.TryRecord(Record(client: "bob"));
+        }
+
+        Assert.That(Query(path).Rows.Single().Requests, Is.EqualTo(2), "written on dispose, with no interval passed");
+
+        await using (var second = new UsageRecorder(new UsageStore(path, time, new LogLines()), time, new LogLines(), Interval))
+        {
+            second.TryRecord(Record(prompt: 100, completion: 200));
+        }
+
+        var rows = Query(path, UsageGrouping.Client).Rows;
+        Assert.That(rows.Select(row => (row.Client, row.Requests, row.PromptTokens, row.CompletionTokens)), Is.EqualTo(new[]
+        {
+            ("alice", 2L, 101L, 202L),
+            ("bob", 1L, 10L, 20L),
+        }));
+    }
+
+    [Test]
+    public async Task FullQueue_DropsAndCountsWithoutBlocking_AndLogsOncePerChange()
+    {
+        using var folder = new TemporaryFolder();
+        var path = folder.File("usage.db");
+        var time = Clock();
+        var logs = new LogLines();
+
+        // The writer is never woken early here, so the queue fills as it would with a writer that cannot keep up.
+        await using var recorder = new UsageRecorder(new UsageStore(path, time, logs), time, logs, Interval, queueCapacity: 4, wakeThreshold: int.MaxValue);
+        var accepted = Enumerable.Range(0, 7).Select(_ => recorder.TryRecord(Record())).ToList();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(accepted, Is.EqualTo(new[] { true, true, true, true, false, false, false }));
+            Assert.That(recorder.DroppedCount, Is.EqualTo(3));
+        }
+
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+        Assert.That(Query(path).Rows.Single().Requests, Is.EqualTo(4));
+        Assert.That(recorder.TryRecord(Record()), Is.True, "room again once the writer has drained the queue");
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(Query(path).Rows.Single().Requests, Is.EqualTo(5));
+            Assert.That(logs.Lines.Where(line => line.Contains("dropped", StringComparison.Ordinal)), Is.EqualTo(new[]
+            {
+                "Warning usage: Usage records dropped: the queue to the usage database was full (3 so far)",
+                "Information usage: Usage records no longer dropped (3 in all)",
+            }));
+        }
+    }
+
+    [Test]
+    [NonParallelizable]
+    public async Task TryRecord_AllocatesNothingOnceTheQueueHasGrown()
+    {
+        using var folder = new TemporaryFolder();
+        var time = Clock();
+        await using var recorder = new UsageRecorder(new UsageStore(folder.File("usage.db"), time, new LogLines()), time, new LogLines(), Interval, queueCapacity: 64);
+        var record = Record();
+
+        // Fill and drain once, so that the queue's buffer is at its full size.
+        for (var i = 0; i < 64; i++)
+        {
+            recorder.TryRecord(record);
+        }
+
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var accepted = 0;
+        for (var i = 0; i < 30; i++)
+        {
+            accepted += recorder.TryRecord(record) ? 1 : 0;
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.That((accepted, allocated), Is.EqualTo((30, 0L)));
+    }
+
+    [Test]
+    public async Task HalfFullQueue_WakesTheWriterBeforeTheInterval()
+    {
+        using var folder = new TemporaryFolder();
+        var path = folder.File("usage.db");
+        var time = Clock();
+        await using var recorder = new UsageRecorder(new UsageStore(path, time, new LogLines()), time, new LogLines(), Interval, queueCapacity: 4);
+
+        recorder.TryRecord(Record());
+        recorder.TryRecord(Record());
+
+        // The clock stands still: only the half-full queue can have woken the writer to sum it.
+        Assert.That(SpinWait.SpinUntil(() => recorder.Queued == 0, EventTimeout.Limit), Is.True);
+        var accepted = Enumerable.Range(0, 4).Select(_ => recorder.TryRecord(Record())).ToList();
+
+        Assert.That(accepted, Has.All.True);
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(Query(path).Rows.Single().Requests, Is.EqualTo(6));
+            Assert.That(recorder.DroppedCount, Is.Zero);
+        }
+    }
+
+    [Test]
+    public async Task LockedDatabase_IsLoggedOnceAndCounted_KeepsTheRecords_AndRecovers()
+    {
+        using var folder = new TemporaryFolder();
+        var path = folder.File("usage.db");
+        var time = Clock();
+        var logs = new LogLines();
+        await using var recorder = new UsageRecorder(new UsageStore(path, time, logs), time, logs, Interval);
+        recorder.TryRecord(Record());
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+
+        using (var holder = Connect(path))
+        {
+            // Another writer (a second proxy, an sqlite3 shell) holds the write lock in an open transaction.
+            using var transaction = holder.BeginTransaction(deferred: false);
+            using (var insert = holder.CreateCommand())
+            {
+                insert.Transaction = transaction;
+                insert.CommandText = "INSERT INTO usage_hourly VALUES (0, 'holder', '-', '-', '-', '2xx', 1, 0, 0, 0, 0, 0, 0)";
+                insert.ExecuteNonQuery();
+            }
+
+            Assert.That(recorder.TryRecord(Record(prompt: 1, completion: 1)), Is.True);
+            Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.False);
+            Assert.That(recorder.TryRecord(Record(prompt: 2, completion: 2)), Is.True);
+            Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.False);
+
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That(recorder.ErrorCount, Is.EqualTo(2));
+                Assert.That(recorder.IsFailing, Is.True);
+                Assert.That(logs.Lines.Where(line => line.Contains("failing", StringComparison.Ordinal)).ToList(), Has.Count.EqualTo(1)
+                    .And.Some.Contains("database is locked"));
+            }
+
+            transaction.Rollback();
+        }
+
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+        var row = Query(path).Rows.Single();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((row.Requests, row.PromptTokens), Is.EqualTo((3L, 13L)), "the records of the failed flushes were kept and written");
+            Assert.That(recorder.IsFailing, Is.False);
+            Assert.That(recorder.ErrorCount, Is.EqualTo(2));
+            Assert.That(logs.Lines.Where(line => line.Contains("written again", StringComparison.Ordinal)), Is.EqualTo(new[]
+            {
+                $"Information usage: Usage database {path} written again after 2 failed attempts",
+            }));
+        }
+    }
+
+    [Test]
+    public async Task CorruptFile_IsLoggedOnceAndCounted_NeverOverwritten_AndTheCallerNeverFeelsIt()
+    {
+        using var folder = new TemporaryFolder();
+        var path = folder.File("usage.db");
+        var garbage = Enumerable.Range(0, 8192).Select(i => (byte)(i * 7)).ToArray();
+        await File.WriteAllBytesAsync(path, garbage);
+        var time = Clock();
+        var logs = new LogLines();
+
+        await using (var recorder = new UsageRecorder(new UsageStore(path, time, logs), time, logs, Interval))
+        {
+            Assert.That(recorder.TryRecord(Record()), Is.True);
+            Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.False);
+            Assert.That(recorder.TryRecord(Record()), Is.True);
+            time.Advance(Interval);
+            Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.False);
+
+            using (Assert.EnterMultipleScope())
+            {
+                // One failure on open at start, one per flush.
+                Assert.That(recorder.ErrorCount, Is.EqualTo(3));
+                Assert.That(recorder.IsFailing, Is.True);
+                Assert.That(logs.Lines.Where(line => line.Contains("failing", StringComparison.Ordinal)).ToList(), Has.Count.EqualTo(1)
+                    .And.Some.Contains("not a database"));
+                Assert.That(await File.ReadAllBytesAsync(path), Is.EqualTo(garbage));
+            }
+
+            // The operator moves the broken file away: the next flush starts a new one, with what was kept.
+            File.Move(path, folder.File("usage.db.broken"));
+            Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+        }
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(Query(path).Rows.Single().Requests, Is.EqualTo(2));
+            Assert.That(logs.Lines, Has.Exactly(1).Contains("written again after 3 failed attempts"));
+        }
+    }
+
+    [Test]
+    public async Task FileFromANewerSchema_IsLoggedAndCounted_AndLeftAlone()
+    {
+        using var folder = new TemporaryFolder();
+        var path = folder.File("usage.db");
+        using (var newer = Connect(path))
+        {
+            Execute(newer, $"PRAGMA user_version = {UsageStore.SchemaVersion + 1};");
+        }
+
+        var time = Clock();
+        var logs = new LogLines();
+        await using (var recorder = new UsageRecorder(new UsageStore(path, time, logs), time, logs, Interval))
+        {
+            recorder.TryRecord(Record());
+            Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.False);
+            Assert.That(recorder.ErrorCount, Is.EqualTo(2));
+        }
+
+        using var connection = Connect(path);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(logs.Lines, Has.Exactly(1).Contains($"has schema version {UsageStore.SchemaVersion + 1}"));
+            Assert.That(Scalar(connection, "PRAGMA user_version"), Is.EqualTo(UsageStore.SchemaVersion + 1));
+            Assert.That(Scalar(connection, "SELECT count(*) FROM sqlite_master"), Is.Zero);
+        }
+    }
+
+    [Test]
+    public async Task AfterDispose_RecordingIsRefusedAndCounted_AndFlushAnswersFalse()
+    {
+        using var folder = new TemporaryFolder();
+        var time = Clock();
+        var recorder = new UsageRecorder(new UsageStore(folder.File("usage.db"), time, new LogLines()), time, new LogLines(), Interval);
+        await recorder.DisposeAsync();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(recorder.TryRecord(Record()), Is.False);
+            Assert.That(recorder.DroppedCount, Is.EqualTo(1));
+            Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.False);
+        }
+
+        await recorder.DisposeAsync();
+    }
+}
