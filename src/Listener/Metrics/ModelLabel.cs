@@ -1,0 +1,209 @@
+using System.Collections.Frozen;
+using System.Text;
+using OllamaSocketProxy.Listener.Gateway;
+
+namespace OllamaSocketProxy.Listener.Metrics;
+
+/// <summary>
+/// The <c>model</c> label of a request: the model's name when the proxy knows it, else <see cref="Other"/>, so that
+/// a client cannot mint label values by sending made-up names. Known names are the exact names in the clients'
+/// <c>models</c> lists (a glob names no model: <c>gemma3*</c> would admit any name that starts so) and the names of
+/// the upstream's last <c>/api/tags</c> answer.
+/// </summary>
+/// <remarks>
+/// A name is matched as Ollama matches names (<see cref="ModelPattern"/>): ASCII case does not matter and a name
+/// without a tag means its <c>:latest</c>. The label is that canonical form, lower case with its tag:
+/// <c>Gemma3</c> and <c>gemma3:latest</c> both count as <c>gemma3:latest</c>. Thread-safe: lookups read one immutable
+/// table, which an update replaces whole; a lookup allocates nothing.
+/// </remarks>
+public sealed class ModelLabel
+{
+    /// <summary>The label of a model the proxy does not know.</summary>
+    public const string Other = "other";
+
+    /// <summary>The label of a request that names no model (a model list, a version query).</summary>
+    public const string None = "none";
+
+    /// <summary>At most this many names of one <c>/api/tags</c> answer are taken; the rest count as <see cref="Other"/>.</summary>
+    public const int MaxUpstreamModels = 1024;
+
+    private readonly Lock _gate = new();
+    private FrozenSet<string> _configured = FrozenSet<string>.Empty;
+    private FrozenSet<string> _upstream = FrozenSet<string>.Empty;
+    private volatile Table _table = new(FrozenDictionary<string, string>.Empty);
+
+    /// <summary>Knows the exact names in the <c>models</c> lists of <paramref name="clients"/>.</summary>
+    public ModelLabel(IEnumerable<ClientDefinition> clients) => UpdateClients(clients);
+
+    /// <summary>How many names are known now.</summary>
+    public int KnownCount => _table.Labels.Count;
+
+    /// <summary>Takes the names of the clients' <c>models</c> lists anew, after the clients file was reloaded.</summary>
+    public void UpdateClients(IEnumerable<ClientDefinition> clients)
+    {
+        ArgumentNullException.ThrowIfNull(clients);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var client in clients)
+        {
+            foreach (var pattern in client.AllowList.Patterns)
+            {
+                if (!pattern.IsGlob && Canonical(pattern.Text) is { } name)
+                {
+                    names.Add(name);
+                }
+            }
+        }
+
+        lock (_gate)
+        {
+            _configured = names.ToFrozenSet(StringComparer.Ordinal);
+            Publish();
+        }
+    }
+
+    /// <summary>
+    /// Takes the model names of an <c>/api/tags</c> answer, replacing those of the answer before. Names Ollama would
+    /// not accept (empty, not ASCII, longer than <see cref="RequestModel.MaxNameLength"/>) are passed over, and only the
+    /// first <see cref="MaxUpstreamModels"/> are taken.
+    /// </summary>
+    public void UpdateUpstreamModels(IEnumerable<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            if (known.Count == MaxUpstreamModels)
+            {
+                break;
+            }
+
+            if (Canonical(name) is { } canonical)
+            {
+                known.Add(canonical);
+            }
+        }
+
+        lock (_gate)
+        {
+            // Clients poll /api/tags often and the answer rarely changes: the table is rebuilt only when it does.
+            if (_upstream.SetEquals(known))
+            {
+                return;
+            }
+
+            _upstream = known.ToFrozenSet(StringComparer.Ordinal);
+            Publish();
+        }
+    }
+
+    /// <summary>
+    /// The label of <paramref name="name"/>, UTF-8 as the request wrote it: a known name in its canonical form,
+    /// <see cref="Other"/> for any other, <see cref="None"/> when empty. Allocates nothing.
+    /// </summary>
+    public string For(ReadOnlySpan<byte> name)
+    {
+        if (name.IsEmpty)
+        {
+            return None;
+        }
+
+        if (name.Length > RequestModel.MaxNameLength)
+        {
+            return Other;
+        }
+
+        Span<char> lower = stackalloc char[name.Length + ModelPattern.LatestTag.Length];
+        if (Ascii.ToLower(name, lower, out var length) != System.Buffers.OperationStatus.Done)
+        {
+            return Other;
+        }
+
+        return Find(lower, length);
+    }
+
+    /// <summary>The label of <paramref name="name"/>; see the UTF-8 overload.</summary>
+    public string For(string? name)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            return None;
+        }
+
+        if (name.Length > RequestModel.MaxNameLength)
+        {
+            return Other;
+        }
+
+        Span<char> lower = stackalloc char[name.Length + ModelPattern.LatestTag.Length];
+        if (Ascii.ToLower(name, lower, out var length) != System.Buffers.OperationStatus.Done)
+        {
+            return Other;
+        }
+
+        return Find(lower, length);
+    }
+
+    /// <summary>Looks up the lower-case name in <paramref name="lower"/>[..<paramref name="length"/>], adding <c>:latest</c> when it has no tag.</summary>
+    private string Find(Span<char> lower, int length)
+    {
+        if (!HasTag(lower[..length]))
+        {
+            for (var i = 0; i < ModelPattern.LatestTag.Length; i++)
+            {
+                lower[length + i] = (char)ModelPattern.LatestTag[i];
+            }
+
+            length += ModelPattern.LatestTag.Length;
+        }
+
+        return _table.Lookup.TryGetValue(lower[..length], out var label) ? label : Other;
+    }
+
+    /// <summary>The canonical form of a name (lower case, tag explicit), or null for a name Ollama would not accept.</summary>
+    private static string? Canonical(string name)
+    {
+        if (name.Length == 0 || name.Length > RequestModel.MaxNameLength)
+        {
+            return null;
+        }
+
+        foreach (var c in name)
+        {
+            if (c is <= ' ' or >= (char)0x7F)
+            {
+                return null;
+            }
+        }
+
+        var lower = name.ToLowerInvariant();
+        return HasTag(lower) ? lower : lower + ":latest";
+    }
+
+    /// <summary>Ollama's rule, as <see cref="ModelPattern"/> applies it: the tag follows the last <c>:</c> that no <c>/</c> follows.</summary>
+    private static bool HasTag(ReadOnlySpan<char> name) => name.LastIndexOf(':') > name.LastIndexOf('/');
+
+    /// <summary>Called under <see cref="_gate"/>.</summary>
+    private void Publish()
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in _configured)
+        {
+            labels[name] = name;
+        }
+
+        foreach (var name in _upstream)
+        {
+            labels[name] = name;
+        }
+
+        _table = new Table(labels.ToFrozenDictionary(StringComparer.Ordinal));
+    }
+
+    /// <summary>Known names, each mapped to itself so that a lookup by span returns the stored string.</summary>
+    private sealed class Table(FrozenDictionary<string, string> labels)
+    {
+        public readonly FrozenDictionary<string, string> Labels = labels;
+        public readonly FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> Lookup =
+            labels.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+}

@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using OllamaSocketProxy.Listener.Gateway;
+
+namespace OllamaSocketProxy.Listener.Metrics;
+
+/// <summary>
+/// The proxy's instruments, on the <see cref="Meter"/> named <see cref="MeterName"/>: <c>/metrics</c>
+/// (<see cref="PrometheusExporter"/>) and <c>dotnet-counters monitor --counters OllamaSocketProxy</c> read the same
+/// figures. Instrument names are the Prometheus family names (a counter's without <c>_total</c>, which the exporter
+/// adds).
+/// </summary>
+/// <remarks>
+/// Recording allocates nothing: the tags go in a <see cref="TagList"/> (a struct holding up to eight tags inline)
+/// and every label value passed in is a string that already exists (a client's name, a <see cref="ModelLabel"/>, a
+/// cached status code). Label values must be bounded: client names from the clients file, models through
+/// <see cref="ModelLabel"/>, keys from the key pool.
+/// </remarks>
+public sealed class ProxyMetrics : IDisposable
+{
+    public const string MeterName = "OllamaSocketProxy";
+
+    private const string ClientTag = "client";
+    private const string ModelTag = "model";
+    private const string StatusTag = "status";
+    private const string KindTag = "kind";
+    private const string KeyTag = "key";
+    private const string StateTag = "state";
+
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _duration;
+    private readonly Histogram<double> _timeToFirstByte;
+    private readonly Counter<long> _tokens;
+    private readonly ProxyMetricsSources _sources;
+    private long _usageDbErrors;
+
+    public ProxyMetrics(ProxyMetricsSources? sources = null)
+    {
+        _sources = sources ?? new ProxyMetricsSources();
+        Meter = new Meter(MeterName);
+        var durations = new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets };
+
+        _requests = Meter.CreateCounter<long>(
+            "ollama_proxy_requests", "{request}", "Requests answered, by client, model and status code.");
+        _duration = Meter.CreateHistogram(
+            "ollama_proxy_request_duration_seconds", "s", "Time from the request's head to the answer's last byte, by client.", tags: null, durations);
+        _timeToFirstByte = Meter.CreateHistogram(
+            "ollama_proxy_time_to_first_byte_seconds", "s", "Time from the request's head to the answer's first byte, by client.", tags: null, durations);
+        _tokens = Meter.CreateCounter<long>(
+            "ollama_proxy_tokens", "{token}", "Tokens the upstream counted, by client, model and kind (prompt or completion).");
+        Meter.CreateObservableGauge(
+            "ollama_proxy_upstream_key_up", ObserveKeysUp, "{key}", "1 when the upstream key may serve requests, 0 while it is benched or disabled.");
+        Meter.CreateObservableCounter(
+            "ollama_proxy_upstream_key_rate_limited", ObserveKeysRateLimited, "{response}", "Upstream 429 answers drawn by each key since start.");
+        Meter.CreateObservableGauge(
+            "ollama_proxy_client_connections", ObserveClientConnections, "{connection}", "Client connections open.");
+        Meter.CreateObservableGauge(
+            "ollama_proxy_upstream_connections", ObserveUpstreamConnections, "{connection}", "Upstream connections, idle in the pool or busy with a request.");
+        Meter.CreateObservableCounter(
+            "ollama_proxy_usage_db_errors", ObserveUsageDbErrors, "{error}", "Usage database writes that failed since start.");
+    }
+
+    /// <summary>
+    /// Upper bounds, in seconds, of the duration histograms: a model may take 50 ms to answer from a warm cache or ten
+    /// minutes to think, so the buckets reach from one to the other.
+    /// </summary>
+    public static IReadOnlyList<double> DurationBuckets { get; } = Array.AsReadOnly([0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600]);
+
+    /// <summary>The meter the instruments live on, for <see cref="PrometheusExporter"/>.</summary>
+    public Meter Meter { get; }
+
+    /// <summary>
+    /// Counts one answered request and its durations. <paramref name="model"/> is a <see cref="ModelLabel"/> value;
+    /// <paramref name="timeToFirstByte"/> is null when no byte of an answer reached the client.
+    /// </summary>
+    public void RequestCompleted(string client, string model, int status, TimeSpan duration, TimeSpan? timeToFirstByte)
+    {
+        var tags = new TagList { { ClientTag, client }, { ModelTag, model }, { StatusTag, StatusLabel.For(status) } };
+        _requests.Add(1, tags);
+
+        var clientOnly = new TagList { { ClientTag, client } };
+        _duration.Record(duration.TotalSeconds, clientOnly);
+        if (timeToFirstByte is { } firstByte)
+        {
+            _timeToFirstByte.Record(firstByte.TotalSeconds, clientOnly);
+        }
+    }
+
+    /// <summary>
+    /// Counts the tokens the upstream reported for one request; a count that is null (the answer carried none) is not
+    /// counted. <paramref name="model"/> is a <see cref="ModelLabel"/> value.
+    /// </summary>
+    public void TokensCounted(string client, string model, long? promptTokens, long? completionTokens)
+    {
+        if (promptTokens is { } prompt)
+        {
+            _tokens.Add(prompt, new TagList { { ClientTag, client }, { ModelTag, model }, { KindTag, "prompt" } });
+        }
+
+        if (completionTokens is { } completion)
+        {
+            _tokens.Add(completion, new TagList { { ClientTag, client }, { ModelTag, model }, { KindTag, "completion" } });
+        }
+    }
+
+    /// <summary>Counts a failed write to the usage database.</summary>
+    public void UsageDbError() => Interlocked.Increment(ref _usageDbErrors);
+
+    public void Dispose() => Meter.Dispose();
+
+    private IEnumerable<Measurement<int>> ObserveKeysUp()
+    {
+        var keys = _sources.Keys?.Invoke() ?? [];
+        var measurements = new Measurement<int>[keys.Count];
+        for (var i = 0; i < keys.Count; i++)
+        {
+            measurements[i] = new Measurement<int>(keys[i].State == KeyState.Up ? 1 : 0, new KeyValuePair<string, object?>(KeyTag, keys[i].Label));
+        }
+
+        return measurements;
+    }
+
+    private IEnumerable<Measurement<long>> ObserveKeysRateLimited()
+    {
+        var keys = _sources.Keys?.Invoke() ?? [];
+        var measurements = new Measurement<long>[keys.Count];
+        for (var i = 0; i < keys.Count; i++)
+        {
+            measurements[i] = new Measurement<long>(keys[i].RateLimitedCount, new KeyValuePair<string, object?>(KeyTag, keys[i].Label));
+        }
+
+        return measurements;
+    }
+
+    private IEnumerable<Measurement<long>> ObserveClientConnections() =>
+        _sources.ClientConnections is { } connections ? [new Measurement<long>(connections())] : [];
+
+    private IEnumerable<Measurement<long>> ObserveUpstreamConnections()
+    {
+        var measurements = new List<Measurement<long>>(2);
+        if (_sources.IdleUpstreamConnections is { } idle)
+        {
+            measurements.Add(new Measurement<long>(idle(), new KeyValuePair<string, object?>(StateTag, "idle")));
+        }
+
+        if (_sources.BusyUpstreamConnections is { } busy)
+        {
+            measurements.Add(new Measurement<long>(busy(), new KeyValuePair<string, object?>(StateTag, "busy")));
+        }
+
+        return measurements;
+    }
+
+    private Measurement<long> ObserveUsageDbErrors() => new(Volatile.Read(ref _usageDbErrors));
+}

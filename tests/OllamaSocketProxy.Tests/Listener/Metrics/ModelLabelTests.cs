@@ -1,0 +1,198 @@
+using System.Security.Cryptography;
+using System.Text;
+using OllamaSocketProxy.Listener.Gateway;
+using OllamaSocketProxy.Listener.Metrics;
+
+namespace OllamaSocketProxy.Tests.Listener.Metrics;
+
+/// <summary>The model label is a known model's name or "other": no request can add a label value.</summary>
+[Parallelizable(ParallelScope.All)]
+public sealed class ModelLabelTests
+{
+    [TestCase("gpt-oss:120b", "gpt-oss:120b")]
+    [TestCase("GPT-OSS:120B", "gpt-oss:120b")]
+    [TestCase("gemma3", "gemma3:latest")]
+    [TestCase("Gemma3:Latest", "gemma3:latest")]
+    [TestCase("qwen3-coder:480b", "qwen3-coder:480b")]
+    public void NameInAnAllowList_ItsCanonicalForm(string requested, string expected)
+    {
+        var labels = Labels();
+
+        Assert.That((labels.For(requested), labels.For(Encoding.UTF8.GetBytes(requested))), Is.EqualTo((expected, expected)));
+    }
+
+    [TestCase("gpt-oss:20b")]
+    [TestCase("gemma3:4b")]
+    [TestCase("qwen3:8b")]
+    [TestCase("made-up-model-7f3a")]
+    [TestCase("gpt-oss")]
+    public void NameInNoAllowList_Other(string requested)
+    {
+        var labels = Labels();
+
+        Assert.That((labels.For(requested), labels.For(Encoding.UTF8.GetBytes(requested))), Is.EqualTo((ModelLabel.Other, ModelLabel.Other)));
+    }
+
+    [Test]
+    public void NameOnlyAGlobMatches_Other()
+    {
+        // "qwen3*" admits the name, but a glob admits endless names: only exact names become labels.
+        var labels = Labels();
+
+        Assert.That(labels.For("qwen3:8b"), Is.EqualTo(ModelLabel.Other));
+    }
+
+    [Test]
+    public void NameInTheLastTagsAnswer_ItsOwnLabel()
+    {
+        var labels = Labels();
+
+        labels.UpdateUpstreamModels(["qwen3:8b", "deepseek-v3.1:671b-cloud"]);
+
+        Assert.That((labels.For("qwen3:8b"), labels.For("deepseek-v3.1:671b-cloud")), Is.EqualTo(("qwen3:8b", "deepseek-v3.1:671b-cloud")));
+    }
+
+    [Test]
+    public void NameOnlyInAnEarlierTagsAnswer_Other()
+    {
+        var labels = Labels();
+        labels.UpdateUpstreamModels(["qwen3:8b"]);
+
+        labels.UpdateUpstreamModels(["glm-4.6:cloud"]);
+
+        Assert.That((labels.For("qwen3:8b"), labels.For("glm-4.6:cloud")), Is.EqualTo((ModelLabel.Other, "glm-4.6:cloud")));
+    }
+
+    [Test]
+    public void TagsAnswer_AllowListNamesStay()
+    {
+        var labels = Labels();
+
+        labels.UpdateUpstreamModels([]);
+
+        Assert.That(labels.For("gemma3"), Is.EqualTo("gemma3:latest"));
+    }
+
+    [Test]
+    public void ClientsReloaded_RemovedNamesOther()
+    {
+        var labels = Labels();
+
+        labels.UpdateClients([Client("kids", ["gemma3:4b"])]);
+
+        Assert.That((labels.For("gemma3"), labels.For("gemma3:4b")), Is.EqualTo((ModelLabel.Other, "gemma3:4b")));
+    }
+
+    [Test]
+    public void ManyMadeUpNames_NoNewLabel()
+    {
+        var labels = Labels();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var random = new Random(11);
+
+        for (var i = 0; i < 10_000; i++)
+        {
+            var name = $"model-{random.Next():x}:{random.Next(100)}b";
+            seen.Add(labels.For(name));
+            seen.Add(labels.For(Encoding.UTF8.GetBytes(name.ToUpperInvariant())));
+        }
+
+        Assert.That(seen, Is.EqualTo(new[] { ModelLabel.Other }));
+        Assert.That(labels.KnownCount, Is.EqualTo(3));
+    }
+
+    [Test]
+    public void SpellingsOfOneModel_SameStringInstance()
+    {
+        var labels = Labels();
+
+        Assert.That(labels.For("GEMMA3"), Is.SameAs(labels.For("gemma3:latest")));
+    }
+
+    [Test]
+    public void EmptyName_None()
+    {
+        var labels = Labels();
+
+        Assert.That((labels.For(""), labels.For((string?)null), labels.For(ReadOnlySpan<byte>.Empty)), Is.EqualTo((ModelLabel.None, ModelLabel.None, ModelLabel.None)));
+    }
+
+    [Test]
+    public void NonAsciiName_Other()
+    {
+        var labels = Labels();
+        labels.UpdateUpstreamModels(["gémma3:4b"]);
+
+        Assert.That((labels.For("gémma3:4b"), labels.For(Encoding.UTF8.GetBytes("gémma3:4b"))), Is.EqualTo((ModelLabel.Other, ModelLabel.Other)));
+    }
+
+    [Test]
+    public void NameLongerThanAnyModel_Other()
+    {
+        var labels = Labels();
+        var name = new string('a', RequestModel.MaxNameLength + 1);
+        labels.UpdateUpstreamModels([name]);
+
+        Assert.That((labels.For(name), labels.For(Encoding.ASCII.GetBytes(name))), Is.EqualTo((ModelLabel.Other, ModelLabel.Other)));
+    }
+
+    [Test]
+    public void LongestName_Known()
+    {
+        var labels = Labels();
+        var name = new string('a', RequestModel.MaxNameLength - 4) + ":tag";
+        labels.UpdateUpstreamModels([name]);
+
+        Assert.That(labels.For(Encoding.ASCII.GetBytes(name)), Is.EqualTo(name));
+    }
+
+    [Test]
+    public void UntaggedLongestName_Known()
+    {
+        var labels = Labels();
+        var name = new string('a', RequestModel.MaxNameLength);
+        labels.UpdateUpstreamModels([name]);
+
+        Assert.That(labels.For(Encoding.ASCII.GetBytes(name)), Is.EqualTo(name + ":latest"));
+    }
+
+    [Test]
+    public void InvalidUpstreamNames_PassedOver()
+    {
+        var labels = Labels();
+
+        labels.UpdateUpstreamModels(["", "two words", "tab\tname", "ok:1b"]);
+
+        Assert.That(labels.KnownCount, Is.EqualTo(4));
+        Assert.That(labels.For("two words"), Is.EqualTo(ModelLabel.Other));
+    }
+
+    [Test]
+    public void HugeTagsAnswer_Capped()
+    {
+        var labels = new ModelLabel([]);
+
+        labels.UpdateUpstreamModels(Enumerable.Range(0, 5000).Select(i => $"m{i}:1b"));
+
+        Assert.That(labels.KnownCount, Is.EqualTo(ModelLabel.MaxUpstreamModels));
+        Assert.That((labels.For("m0:1b"), labels.For($"m{ModelLabel.MaxUpstreamModels}:1b")), Is.EqualTo(("m0:1b", ModelLabel.Other)));
+    }
+
+    [Test]
+    public void HostAndPortName_TagAddedAfterThePath()
+    {
+        // "host:5000/ns/model" has no tag: the colon is the port's, followed by a slash.
+        var labels = new ModelLabel([Client("a", ["registry.local:5000/library/llama3"])]);
+
+        Assert.That(labels.For("registry.local:5000/library/llama3:latest"), Is.EqualTo("registry.local:5000/library/llama3:latest"));
+    }
+
+    private static ModelLabel Labels() => new([
+        Client("open-webui", ["gpt-oss:120b", "qwen3-coder:480b", "qwen3*"]),
+        Client("kids", ["Gemma3"]),
+        Client("laptop", null),
+    ]);
+
+    private static ClientDefinition Client(string name, string[]? models) =>
+        new(name, SHA256.HashData(Encoding.ASCII.GetBytes(name)), models);
+}
