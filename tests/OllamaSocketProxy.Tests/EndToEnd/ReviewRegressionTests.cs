@@ -1,6 +1,6 @@
 using System.Security.Authentication;
 using System.Text;
-using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.EndToEnd;
 

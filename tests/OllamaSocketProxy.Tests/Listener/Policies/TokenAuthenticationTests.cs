@@ -1,5 +1,5 @@
 using OllamaSocketProxy.Listener;
-using OllamaSocketProxy.Tests.Http1;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Listener.Policies;
 

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using OllamaSocketProxy.Http1;
 using OllamaSocketProxy.Listener;
-using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Listener.Requests;
 
