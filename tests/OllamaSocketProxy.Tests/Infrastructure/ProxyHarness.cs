@@ -139,7 +139,20 @@ public sealed class ProxyHarness : IAsyncDisposable
         return await client.ReadResponseAsync(request[..Math.Max(0, request.IndexOf(' ', StringComparison.Ordinal))]);
     }
 
-    /// <summary>An authenticated <c>GET</c> of <paramref name="target"/>.</summary>
+    /// <summary>
+    /// Sends <paramref name="method"/> <paramref name="target"/> with <c>Connection: close</c> on a new connection and
+    /// waits until the proxy closes it: by then the proxy is done with the request, its upstream connection back in the
+    /// pool or closed (the client's close is hop-by-hop, not the pool's).
+    /// </summary>
+    public async Task<RawResponse> SendAndAwaitTheEndOfTheRequestAsync(string target, string method = "GET")
+    {
+        var client = await ConnectAsync();
+        await client.SendAsync($"{method} {target} HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n{AuthorizationField}\r\n");
+        var response = await client.ReadResponseAsync(method);
+        await ProxyAssert.ClosesConnectionAsync(client, response);
+        return response;
+    }
+
     /// <summary>
     /// Waits for state the proxy publishes but no client can see (its connection count, its idle upstream
     /// connections): checked every 5 ms, bounded by the failure guard.
@@ -153,6 +166,7 @@ public sealed class ProxyHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>An authenticated <c>GET</c> of <paramref name="target"/>.</summary>
     public string Get(string target) => $"GET {target} HTTP/1.1\r\nHost: proxy.test\r\n{AuthorizationField}\r\n";
 
     /// <summary>Replaces <c>{auth}</c> in a request template with <see cref="AuthorizationField"/>, and control-character names.</summary>

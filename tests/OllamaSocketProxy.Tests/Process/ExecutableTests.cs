@@ -3,8 +3,8 @@ using OllamaSocketProxy.Tests.Infrastructure;
 namespace OllamaSocketProxy.Tests.Process;
 
 /// <summary>
-/// The real executable: configuration errors, .env, start-up line, SIGTERM (docs/BEHAVIOUR.md#configuration and
-/// #operations).
+/// The real executable: configuration errors, .env, start-up line (docs/BEHAVIOUR.md#configuration and #operations).
+/// SIGTERM: <see cref="Listener.Server.ShutdownTests"/>.
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class ExecutableTests
@@ -123,27 +123,6 @@ public sealed class ExecutableTests
         }
     }
 
-    [Test]
-    public async Task Sigterm_StopsTheProxyWithExitCode0()
-    {
-        var folder = Directory.CreateTempSubdirectory("ollama-socket-proxy-exe-");
-        try
-        {
-            await using var proxy = ProxyProcess.Start(
-                new Dictionary<string, string> { ["OLLAMA_API_KEY"] = Key, ["PROXY_LISTEN"] = "127.0.0.1:0" },
-                folder.FullName);
-            await proxy.WaitForListeningEndPointAsync();
-
-            await proxy.TerminateAsync();
-
-            Assert.That(await proxy.WaitForExitAsync(), Is.Zero, string.Join("\n", proxy.Lines));
-        }
-        finally
-        {
-            folder.Delete(recursive: true);
-        }
-    }
-
     private static async Task<(int ExitCode, IReadOnlyList<string> Lines)> RunUntilExitAsync(
         IReadOnlyDictionary<string, string> variables, string? dotEnv = null)
     {
@@ -164,5 +143,4 @@ public sealed class ExecutableTests
             folder.Delete(recursive: true);
         }
     }
-
 }

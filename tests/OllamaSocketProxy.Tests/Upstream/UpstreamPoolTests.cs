@@ -1,20 +1,23 @@
+using System.Security.Authentication;
 using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Upstream;
 
 /// <summary>
-/// Upstream connections are pooled and reused, and a stale one does not fail a request
-/// (docs/BEHAVIOUR.md#connections).
+/// Upstream connections are pooled and reused, prewarmed ones included; a stale one does not fail a request, and one
+/// with bytes that belong to no response is never reused (docs/BEHAVIOUR.md#connections).
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class UpstreamPoolTests
 {
+    private const string Stale = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\nSTALE!";
+
     [Test]
     public async Task SequentialRequestsFromTwoClientConnections_ShareOneUpstreamConnection()
     {
         await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls());
 
-        var first = await SendAndAwaitTheEndOfTheRequestAsync(proxy, "/api/tags");
+        var first = await proxy.SendAndAwaitTheEndOfTheRequestAsync("/api/tags");
         var second = await proxy.SendAsync(proxy.Get("/api/ps"));
 
         using (Assert.EnterMultipleScope())
@@ -81,7 +84,7 @@ public sealed class UpstreamPoolTests
         // The first connection's second request: the origin drops it just as it arrives.
         await using var proxy = await StartWithSecondRequestResetAsync();
 
-        var first = await SendAndAwaitTheEndOfTheRequestAsync(proxy, "/api/first");
+        var first = await proxy.SendAndAwaitTheEndOfTheRequestAsync("/api/first");
         var second = await proxy.SendAsync(proxy.Get("/api/second"));
 
         using (Assert.EnterMultipleScope())
@@ -98,7 +101,7 @@ public sealed class UpstreamPoolTests
         // The upstream reads the whole POST, then dies: it may have started a paid generation.
         await using var proxy = await StartWithSecondRequestResetAsync();
 
-        var first = await SendAndAwaitTheEndOfTheRequestAsync(proxy, "/api/first");
+        var first = await proxy.SendAndAwaitTheEndOfTheRequestAsync("/api/first");
         var second = await proxy.SendAsync(
             $"POST /api/generate HTTP/1.1\r\nHost: proxy.test\r\n{proxy.AuthorizationField}Content-Length: 2\r\nConnection: close\r\n\r\n{{}}");
 
@@ -128,10 +131,61 @@ public sealed class UpstreamPoolTests
         }
     }
 
-    /// <summary>
-    /// Sends with <c>Connection: close</c> and waits until the proxy closes the client connection: by then it is done
-    /// with the request, its upstream connection back in the pool (the client's close is hop-by-hop, not the pool's).
-    /// </summary>
+    // A review regression: bytes after a response without a body belong to no message (RFC 9112 §6.3), so the
+    // connection is unfit for reuse.
+    [TestCase("GET", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 200)]
+    [TestCase("HEAD", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 42\r\n\r\n", 200)]
+    [TestCase("GET", "HTTP/1.1 204 No Content\r\n\r\n", 204)]
+    public async Task BytesAfterABodilessResponse_UpstreamConnectionIsNotReusedAndTheStaleResponseNeverSeen(string method, string head, int status)
+    {
+        await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls(exchange =>
+            exchange.Request.Target == "/api/first"
+                ? exchange.WriteAsync(head + Stale)
+                : UpstreamResponses.EchoTargetAsync(exchange)));
+
+        var first = await proxy.SendAndAwaitTheEndOfTheRequestAsync("/api/first", method);
+        var second = await proxy.SendAsync(proxy.Get("/api/second"));
+        var firstConnection = await proxy.Origin.WaitForConnectionAsync(1);
+        await firstConnection.ClosedByProxy.OrTimeoutAsync();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(first.StatusCode, Is.EqualTo(status), first.Describe());
+            Assert.That(first.RawBody, Is.Empty, first.Describe());
+            Assert.That(second.BodyText, Is.EqualTo("""{"target":"/api/second"}"""), second.Describe());
+            Assert.That(second.Describe(), Does.Not.Contain("STALE!"));
+            Assert.That(proxy.Origin.Requests.Select(request => (request.Target, request.ConnectionId)),
+                Is.EqualTo(new[] { ("/api/first", 1), ("/api/second", 2) }), "The connection with stale bytes carried the next request.");
+        }
+    }
+
+    // A review regression: TLS 1.3 session tickets arrive on an idle connection; they must not make a prewarmed
+    // connection look closed.
+    [Test]
+    public async Task PrewarmedTls13Connections_CarryTheNextRequestWithoutANewConnection()
+    {
+        // The fake clock holds the pool's sweeper still, so nothing tops the pool up behind the test's back.
+        await using var proxy = await ProxyHarness.StartAsync(
+            TestUpstream.StartTls(),
+            new Dictionary<string, string?> { ["PROXY_UPSTREAM_PREWARM"] = "2" },
+            timeProvider: new ObservedClock());
+
+        // Connection 2's handshake done on the upstream's side means the server wrote its session tickets on both;
+        // the request goes once the proxy has both in its pool (the upstream sees the handshake end a moment before
+        // the proxy returns the connection).
+        var warmed = await proxy.Origin.WaitForConnectionAsync(2);
+        await proxy.WaitForServerAsync(server => server.IdleUpstreamConnections == 2);
+        var response = await proxy.SendAsync(proxy.Get("/api/tags"));
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(warmed.TlsProtocol, Is.EqualTo(SslProtocols.Tls13), "The test upstream did not negotiate TLS 1.3.");
+            Assert.That(response.BodyText, Is.EqualTo("""{"target":"/api/tags"}"""), response.Describe());
+            Assert.That(proxy.Origin.AcceptedConnections, Is.EqualTo(2), "A prewarmed connection was thrown away and a new one opened.");
+            Assert.That(proxy.Origin.Requests.Single().ConnectionId, Is.AnyOf(1, 2));
+        }
+    }
+
     /// <summary>An upstream that echoes every request's target but resets its connection on the second request.</summary>
     private static Task<ProxyHarness> StartWithSecondRequestResetAsync()
     {
@@ -146,14 +200,5 @@ public sealed class UpstreamPoolTests
 
             await UpstreamResponses.EchoTargetAsync(exchange);
         }));
-    }
-
-    private static async Task<RawResponse> SendAndAwaitTheEndOfTheRequestAsync(ProxyHarness proxy, string target)
-    {
-        var client = await proxy.ConnectAsync();
-        await client.SendAsync($"GET {target} HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n{proxy.AuthorizationField}\r\n");
-        var response = await client.ReadResponseAsync();
-        await ProxyAssert.ClosesConnectionAsync(client, response);
-        return response;
     }
 }

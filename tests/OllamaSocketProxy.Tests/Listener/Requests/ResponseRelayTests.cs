@@ -315,4 +315,28 @@ public sealed class ResponseRelayTests
 
         await upstream.ClosedByProxy.OrTimeoutAsync();
     }
+
+    // A review regression: an HTTP/1.0 client never sees Transfer-Encoding, also on a response that has no body
+    // (RFC 9112 §6.1).
+    [TestCase("HEAD", 200)]
+    [TestCase("GET", 204)]
+    [TestCase("GET", 304)]
+    public async Task Http10ClientAndABodilessChunkedResponse_NeverSeesTransferEncoding(string method, int status)
+    {
+        await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls(exchange =>
+            exchange.WriteAsync($"HTTP/1.1 {status} {UpstreamResponses.ReasonPhrase(status)}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")));
+        var client = await proxy.ConnectAsync();
+
+        await client.SendAsync($"{method} /api/x HTTP/1.0\r\nHost: proxy.test\r\n{proxy.AuthorizationField}\r\n");
+        var response = await client.ReadResponseAsync(method);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(status), response.Describe());
+            Assert.That(response.Headers.Contains("Transfer-Encoding"), Is.False, response.Describe());
+            Assert.That(response.Headers["Content-Type"], Is.EqualTo("application/json"), response.Describe());
+        }
+
+        await ProxyAssert.ClosesConnectionAsync(client, response);
+    }
 }

@@ -5,7 +5,8 @@ namespace OllamaSocketProxy.Tests.Listener.Server;
 /// <summary>
 /// A connection that waits for its next request longer than <c>PROXY_KEEPALIVE_TIMEOUT</c> is closed quietly: no
 /// 408, since no request was started (Kestrel's KeepAliveTimeout; docs/BEHAVIOUR.md#limits-and-timeouts). Time
-/// passes on an <see cref="ObservedClock"/>.
+/// passes on an <see cref="ObservedClock"/>; a sub-second limit on the real clock only where the awaited event is the
+/// timeout itself.
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class KeepAliveTimeoutTests
@@ -64,5 +65,19 @@ public sealed class KeepAliveTimeoutTests
         var second = await client.ReadResponseAsync();
 
         Assert.That(second.BodyText, Is.EqualTo("""{"target":"/api/ps"}"""), second.Describe());
+    }
+
+    [Test]
+    public async Task IdleKeepAliveConnection_IsClosedQuietlyAfterTheKeepAliveTimeout()
+    {
+        await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls(),
+            new Dictionary<string, string?> { ["PROXY_KEEPALIVE_TIMEOUT"] = "0.5" });
+        var client = await proxy.ConnectAsync();
+
+        await client.SendAsync(proxy.Get("/api/tags"));
+        var response = await client.ReadResponseAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(200), response.Describe());
+        await ProxyAssert.ClosesConnectionAsync(client, response);
     }
 }
