@@ -4,11 +4,12 @@ using OllamaSocketProxy.Tests.Infrastructure;
 namespace OllamaSocketProxy.Tests.Upstream;
 
 /// <summary>
-/// Upstream connections are pooled and reused, prewarmed ones included; a stale one does not fail a request, and one
-/// with bytes that belong to no response is never reused (docs/BEHAVIOUR.md#connections).
+/// Through the proxy: upstream connections are pooled and reused, prewarmed ones included; a stale one does not fail a
+/// request, and one with bytes that belong to no response is never reused (docs/BEHAVIOUR.md#connections). The pool
+/// alone: <see cref="UpstreamPoolTests"/>.
 /// </summary>
 [Parallelizable(ParallelScope.All)]
-public sealed class UpstreamPoolTests
+public sealed class UpstreamReuseTests
 {
     private const string Stale = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\nSTALE!";
 
