@@ -4,8 +4,9 @@ using System.Net.Sockets;
 namespace OllamaSocketProxy.Tests.Infrastructure;
 
 /// <summary>
-/// A TCP listener on 127.0.0.1 that accepts connections and never sends a byte: an upstream that takes the TCP
-/// handshake but never answers the TLS one. Bounded in connections; every socket is closed on dispose.
+/// A TCP listener on 127.0.0.1 that accepts connections and never sends a byte unless told: an upstream that takes the
+/// TCP handshake but never answers the TLS one, or an idle one that closes or writes when a test says so. Bounded in
+/// connections; every socket is closed on dispose.
 /// </summary>
 public sealed class SilentListener : IAsyncDisposable
 {
@@ -60,6 +61,40 @@ public sealed class SilentListener : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether the peer closed the <paramref name="index"/>-th connection (0 first): end of stream or reset on read.</summary>
+    public async Task<bool> ClosedByPeerAsync(int index)
+    {
+        await WaitForAcceptedAsync(index + 1);
+        using var timeout = EventTimeout.NewSource();
+        try
+        {
+            return await Accepted(index).ReceiveAsync(new byte[1], SocketFlags.None, timeout.Token) == 0;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Closes the <paramref name="index"/>-th connection from this side (FIN).</summary>
+    public async Task CloseAsync(int index)
+    {
+        await WaitForAcceptedAsync(index + 1);
+        Accepted(index).Shutdown(SocketShutdown.Send);
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> on the <paramref name="index"/>-th connection, unasked.</summary>
+    public async Task SendAsync(int index, byte[] bytes)
+    {
+        await WaitForAcceptedAsync(index + 1);
+        using var timeout = EventTimeout.NewSource();
+        await Accepted(index).SendAsync(bytes, SocketFlags.None, timeout.Token);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await stopping.CancelAsync();
@@ -81,6 +116,14 @@ public sealed class SilentListener : IAsyncDisposable
         }
 
         stopping.Dispose();
+    }
+
+    private Socket Accepted(int index)
+    {
+        lock (accepted)
+        {
+            return accepted[index];
+        }
     }
 
     private async Task AcceptAsync()
