@@ -21,6 +21,7 @@ public sealed class PolicySeamTests
         await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls(), [policy]);
 
         var response = await proxy.SendAsync(proxy.Fill("POST /api/chat?refused HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 2\r\n\r\n{}"));
+        await WaitForTheEndOfTheRequestAsync(proxy, "\"POST /api/chat\" 429");
 
         using (Assert.EnterMultipleScope())
         {
@@ -79,6 +80,7 @@ public sealed class PolicySeamTests
 
         var request = proxy.Fill("POST /api/chat HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 17\r\n\r\n{\"model\":\"gemma\"}");
         var response = await proxy.SendAsync(request);
+        await WaitForTheEndOfTheRequestAsync(proxy, "\"POST /api/chat\" 200");
 
         using (Assert.EnterMultipleScope())
         {
@@ -137,6 +139,13 @@ public sealed class PolicySeamTests
             Assert.That(policy.Completed, Is.EqualTo(3));
         }
     }
+
+    /// <summary>
+    /// The client may read the answer before the proxy ends the request: the policies hear the end just before its
+    /// access-log line is written, so that line is the event to await.
+    /// </summary>
+    private static Task WaitForTheEndOfTheRequestAsync(ProxyHarness proxy, string logged) =>
+        proxy.Logs.WaitForLineAsync(line => line.Contains("OllamaSocketProxy.Access", StringComparison.Ordinal) && line.Contains(logged, StringComparison.Ordinal));
 
     /// <summary>A policy whose decisions a test scripts, and which records what it was shown.</summary>
     private sealed class ScriptedPolicy : RequestPolicy
