@@ -1,10 +1,10 @@
-using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests;
 
 /// <summary>
-/// Removes the test CA's temporary folder once every test has run. In the root namespace, so it runs after the
-/// end-to-end and the hostile tests alike: both share the one CA.
+/// Removes the test CA's temporary folder once every test has run. In the root namespace, so it runs after the tests
+/// of every folder: all that start a proxy share the one CA.
 /// </summary>
 [SetUpFixture]
 public sealed class TestRunCleanup

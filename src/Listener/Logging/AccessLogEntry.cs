@@ -47,8 +47,9 @@ internal sealed class AccessLogEntry
     public void Capture(RequestHead head, MappedTarget target)
     {
         _method = Encoding.ASCII.GetString(head.MethodBytes);
-        var forwarded = target.Kind == TargetKind.Forward
-            || (target.Kind == TargetKind.Root && head.Method is not (RequestMethod.Get or RequestMethod.Head));
+        // What the proxy answers itself (the health check, OPTIONS) is logged with the client's path; the rest with the forwarded one.
+        var forwarded = head.Method != RequestMethod.Options
+            && (target.Kind == TargetKind.Forward || (target.Kind == TargetKind.Root && head.Method is not (RequestMethod.Get or RequestMethod.Head)));
         _path = forwarded
             ? string.Concat(Encoding.ASCII.GetString(MappedTarget.PrefixBytes(target.Prefix)), Encoding.ASCII.GetString(PathOnly(head.Target[target.RestStart..])))
             : Encoding.ASCII.GetString(PathOnly(head.Target));

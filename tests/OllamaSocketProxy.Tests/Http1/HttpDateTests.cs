@@ -1,4 +1,5 @@
 using OllamaSocketProxy.Http1;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Http1;
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using OllamaSocketProxy.Http1;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Http1;
 

@@ -1,4 +1,5 @@
 using System.Text;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Http1;
 

@@ -1,6 +1,10 @@
 using System.Buffers;
 using OllamaSocketProxy.Http1;
 
+using OllamaSocketProxy.Tests.Infrastructure;
+
+using ResponseHead = OllamaSocketProxy.Http1.ResponseHead;
+
 namespace OllamaSocketProxy.Tests.Http1;
 
 /// <summary>A parsed head's bytes: the pipe's own memory, or a copy that outlives it.</summary>

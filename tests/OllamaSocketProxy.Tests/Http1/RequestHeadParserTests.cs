@@ -1,6 +1,7 @@
 using System.Buffers;
 using OllamaSocketProxy.Http1;
-using static OllamaSocketProxy.Tests.Http1.BufferShapes;
+using OllamaSocketProxy.Tests.Infrastructure;
+using static OllamaSocketProxy.Tests.Infrastructure.BufferShapes;
 
 namespace OllamaSocketProxy.Tests.Http1;
 

@@ -1,5 +1,6 @@
 using OllamaSocketProxy.Http1;
-using static OllamaSocketProxy.Tests.Http1.BufferShapes;
+using OllamaSocketProxy.Tests.Infrastructure;
+using static OllamaSocketProxy.Tests.Infrastructure.BufferShapes;
 
 namespace OllamaSocketProxy.Tests.Http1;
 

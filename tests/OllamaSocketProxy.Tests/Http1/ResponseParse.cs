@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Text;
 using OllamaSocketProxy.Http1;
+using OllamaSocketProxy.Tests.Infrastructure;
+using ResponseHead = OllamaSocketProxy.Http1.ResponseHead;
 
 namespace OllamaSocketProxy.Tests.Http1;
 

@@ -217,7 +217,7 @@ public sealed class ProxyOptionsTests
         "PROXY_ORIGINS" => "https://chat.example.org",
         "PROXY_LISTEN" => "0.0.0.0:8080",
         "OLLAMA_UPSTREAM_URL" => "http://192.168.1.10:11434",
-        "OLLAMA_UPSTREAM_CA_FILE" => EndToEnd.Infrastructure.TestCertificates.Shared.AuthorityPemPath,
+        "OLLAMA_UPSTREAM_CA_FILE" => Infrastructure.TestCertificates.Shared.AuthorityPemPath,
         "PROXY_FORWARD_CLIENT_IP" => "true",
         "PROXY_ACCESS_LOG" => "false",
         "PROXY_LOG_LEVEL" => "Warning",

@@ -1,7 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 using OllamaSocketProxy.Listener;
-using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
+using OllamaSocketProxy.Tests.Infrastructure;
 using static OllamaSocketProxy.Tests.Listener.Configuration.OptionsFromEnvironment;
 
 namespace OllamaSocketProxy.Tests.Listener.Configuration;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using Microsoft.Extensions.Time.Testing;
 using OllamaSocketProxy.Listener.Gateway;
-using OllamaSocketProxy.Tests.Http1;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Listener.Gateway;
 

@@ -3,7 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using OllamaSocketProxy.Listener.Gateway;
-using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
+using OllamaSocketProxy.Tests.Infrastructure;
 using static OllamaSocketProxy.Tests.Listener.Gateway.GatewayFixtures;
 
 namespace OllamaSocketProxy.Tests.Listener.Gateway;

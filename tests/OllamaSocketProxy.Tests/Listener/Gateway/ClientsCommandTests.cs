@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using OllamaSocketProxy.Listener.Gateway;
+using OllamaSocketProxy.Tests.Infrastructure;
 using static OllamaSocketProxy.Tests.Listener.Gateway.GatewayFixtures;
 
 namespace OllamaSocketProxy.Tests.Listener.Gateway;

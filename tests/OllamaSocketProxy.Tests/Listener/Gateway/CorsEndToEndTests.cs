@@ -1,4 +1,4 @@
-using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Listener.Gateway;
 

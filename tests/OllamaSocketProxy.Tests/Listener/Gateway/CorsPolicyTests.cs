@@ -1,6 +1,6 @@
 using System.Buffers;
 using OllamaSocketProxy.Listener.Gateway;
-using OllamaSocketProxy.Tests.Http1;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Listener.Gateway;
 

@@ -5,7 +5,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using OllamaSharp;
 using OllamaSharp.Models.Chat;
-using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
+using OllamaSocketProxy.Tests.Infrastructure;
 using OpenAI;
 using OpenAI.Chat;
 using OpenAI.Models;

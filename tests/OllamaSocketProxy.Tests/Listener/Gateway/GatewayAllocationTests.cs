@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Text;
 using OllamaSocketProxy.Listener.Gateway;
-using static OllamaSocketProxy.Tests.Http1.BufferShapes;
+using static OllamaSocketProxy.Tests.Infrastructure.BufferShapes;
+
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Listener.Gateway;
 

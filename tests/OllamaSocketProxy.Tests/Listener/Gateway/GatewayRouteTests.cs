@@ -3,6 +3,8 @@ using OllamaSocketProxy.Http1;
 using OllamaSocketProxy.Listener.Gateway;
 using OllamaSocketProxy.Tests.Http1;
 
+using OllamaSocketProxy.Tests.Infrastructure;
+
 namespace OllamaSocketProxy.Tests.Listener.Gateway;
 
 /// <summary>The routes that carry a model, need <c>manage</c>, or answer a model list, however the path is spelled.</summary>

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Time.Testing;
-using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Listener.Gateway;
 

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using OllamaSocketProxy.Listener.Gateway;
-using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Listener.Gateway;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
-using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Listener.Gateway;
 

@@ -3,7 +3,9 @@ using System.Text;
 using System.Text.Json;
 using OllamaSocketProxy.Listener.Gateway;
 using OllamaSocketProxy.Tests.Http1;
-using static OllamaSocketProxy.Tests.Http1.BufferShapes;
+using static OllamaSocketProxy.Tests.Infrastructure.BufferShapes;
+
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Listener.Gateway;
 

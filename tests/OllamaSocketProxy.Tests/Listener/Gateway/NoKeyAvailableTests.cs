@@ -2,6 +2,8 @@ using System.Buffers;
 using OllamaSocketProxy.Listener.Gateway;
 using OllamaSocketProxy.Tests.Http1;
 
+using OllamaSocketProxy.Tests.Infrastructure;
+
 namespace OllamaSocketProxy.Tests.Listener.Gateway;
 
 /// <summary>The answers when no key can serve: 429 with Retry-After while keys will return, 502 once all are refused.</summary>

@@ -3,6 +3,8 @@ using System.Text;
 using OllamaSocketProxy.Listener.Gateway;
 using OllamaSocketProxy.Tests.Http1;
 
+using OllamaSocketProxy.Tests.Infrastructure;
+
 namespace OllamaSocketProxy.Tests.Listener.Gateway;
 
 /// <summary>The body of an upstream 429: which limit it names, and the reset time when its text carries one.</summary>

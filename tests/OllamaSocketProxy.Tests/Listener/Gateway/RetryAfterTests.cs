@@ -2,6 +2,8 @@ using System.Text;
 using OllamaSocketProxy.Listener.Gateway;
 using OllamaSocketProxy.Tests.Http1;
 
+using OllamaSocketProxy.Tests.Infrastructure;
+
 namespace OllamaSocketProxy.Tests.Listener.Gateway;
 
 /// <summary>RFC 9110 §10.2.3: Retry-After as delay-seconds or as an HTTP-date in any of the three formats of §5.6.7.</summary>

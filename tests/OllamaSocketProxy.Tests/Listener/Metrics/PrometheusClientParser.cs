@@ -73,10 +73,10 @@ internal static class PrometheusClientParser
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(Script);
 
-        Process process;
+        System.Diagnostics.Process process;
         try
         {
-            process = Process.Start(start) ?? throw new InvalidOperationException($"{interpreter} did not start");
+            process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"{interpreter} did not start");
         }
         catch (Win32Exception)
         {

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using OllamaSocketProxy.Listener;
 using OllamaSocketProxy.Listener.Gateway;
-using OllamaSocketProxy.Tests.Http1;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Listener.Policies;
 

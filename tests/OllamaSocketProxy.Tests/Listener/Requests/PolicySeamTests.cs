@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using OllamaSocketProxy.Http1;
 using OllamaSocketProxy.Listener;
-using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Listener.Requests;
 
@@ -21,7 +21,7 @@ public sealed class PolicySeamTests
         await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls(), [policy]);
 
         var response = await proxy.SendAsync(proxy.Fill("POST /api/chat?refused HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 2\r\n\r\n{}"));
-        await proxy.Logs.WaitForLineAsync(line => line.Contains("\"POST /api/chat\" 429 ", StringComparison.Ordinal));
+        await WaitForTheEndOfTheRequestAsync(proxy, "\"POST /api/chat\" 429");
 
         using (Assert.EnterMultipleScope())
         {
@@ -80,9 +80,7 @@ public sealed class PolicySeamTests
 
         var request = proxy.Fill("POST /api/chat HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 17\r\n\r\n{\"model\":\"gemma\"}");
         var response = await proxy.SendAsync(request);
-
-        // The request ends (and its policies hear it) after its answer went out: its access-log line comes then.
-        await proxy.Logs.WaitForLineAsync(line => line.Contains("\"POST /api/chat\" 200 ", StringComparison.Ordinal));
+        await WaitForTheEndOfTheRequestAsync(proxy, "\"POST /api/chat\" 200");
 
         using (Assert.EnterMultipleScope())
         {
@@ -141,6 +139,13 @@ public sealed class PolicySeamTests
             Assert.That(policy.Completed, Is.EqualTo(3));
         }
     }
+
+    /// <summary>
+    /// The client may read the answer before the proxy ends the request: the policies hear the end just before its
+    /// access-log line is written, so that line is the event to await.
+    /// </summary>
+    private static Task WaitForTheEndOfTheRequestAsync(ProxyHarness proxy, string logged) =>
+        proxy.Logs.WaitForLineAsync(line => line.Contains("OllamaSocketProxy.Access", StringComparison.Ordinal) && line.Contains(logged, StringComparison.Ordinal));
 
     /// <summary>A policy whose decisions a test scripts, and which records what it was shown.</summary>
     private sealed class ScriptedPolicy : RequestPolicy

@@ -4,6 +4,8 @@ using OllamaSocketProxy.Listener.Usage;
 using OllamaSocketProxy.Tests.Listener.Gateway;
 using static OllamaSocketProxy.Tests.Listener.Usage.UsageFixtures;
 
+using OllamaSocketProxy.Tests.Infrastructure;
+
 namespace OllamaSocketProxy.Tests.Listener.Usage;
 
 /// <summary><c>OllamaSocketProxy usage</c>, run in-process on real database files.</summary>

@@ -1,5 +1,5 @@
 using OllamaSocketProxy.Listener.Usage;
-using OllamaSocketProxy.Tests.EndToEnd.Infrastructure;
+using OllamaSocketProxy.Tests.Infrastructure;
 using OllamaSocketProxy.Tests.Listener.Gateway;
 using static OllamaSocketProxy.Tests.Listener.Usage.UsageFixtures;
 

@@ -2,6 +2,8 @@ using OllamaSocketProxy.Listener.Usage;
 using OllamaSocketProxy.Tests.Listener.Gateway;
 using static OllamaSocketProxy.Tests.Listener.Usage.UsageFixtures;
 
+using OllamaSocketProxy.Tests.Infrastructure;
+
 namespace OllamaSocketProxy.Tests.Listener.Usage;
 
 /// <summary>The usage database on a real file: rows, rollup, retention, schema, queries.</summary>

@@ -1,0 +1,16 @@
+namespace OllamaSocketProxy.Tests.Infrastructure;
+
+/// <summary>
+/// The failure guard for every awaited event. Tests wait for events (a byte that arrives, a connection that
+/// closes), never for time; this limit is only ever reached when the awaited event does not happen.
+/// </summary>
+internal static class EventTimeout
+{
+    public static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
+
+    public static Task OrTimeoutAsync(this Task task) => task.WaitAsync(Limit);
+
+    public static Task<T> OrTimeoutAsync<T>(this Task<T> task) => task.WaitAsync(Limit);
+
+    public static CancellationTokenSource NewSource() => new(Limit);
+}
