@@ -1,8 +1,10 @@
 using System.Buffers;
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.Logging.Abstractions;
 using OllamaSocketProxy.Http1;
 using OllamaSocketProxy.Listener;
+using OllamaSocketProxy.Listener.Gateway;
 
 namespace OllamaSocketProxy.Micro;
 
@@ -31,7 +33,7 @@ public class RequestHeadBenchmarks
     private readonly RequestHead _head = new();
     private readonly RequestRewriter _rewriter = new("ollama.com");
     private readonly byte[] _authorization = RequestRewriter.AuthorizationLine("upstream-key");
-    private readonly TokenAuthentication _authentication = new("proxy-token");
+    private readonly TokenAuthentication _authentication = new(new ClientRegistrySource(null, "proxy-token", NullLogger.Instance));
     private readonly ArrayBufferWriter<byte> _output = new(4096);
     private ReadOnlySequence<byte> _bytes;
 
