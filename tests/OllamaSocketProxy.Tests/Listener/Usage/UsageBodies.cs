@@ -64,6 +64,9 @@ public static class UsageBodies
     /// <summary>One read of contiguous bytes.</summary>
     public static ReadOnlySequence<byte> Whole(ReadOnlySpan<byte> bytes) => new(bytes.ToArray());
 
+    /// <summary>One read of contiguous bytes, without a copy.</summary>
+    public static ReadOnlySequence<byte> Whole(byte[] bytes, int start, int length) => new(bytes, start, length);
+
     /// <summary>Reads of random lengths (from a fixed seed), each one cut into random segments, some of them empty.</summary>
     public static IEnumerable<ReadOnlySequence<byte>> RandomReads(byte[] wire, int seed)
     {
