@@ -1,0 +1,194 @@
+using System.Text;
+using OllamaSocketProxy.Http1;
+using OllamaSocketProxy.Listener.Gateway;
+
+namespace OllamaSocketProxy.Listener.Usage;
+
+/// <summary>
+/// Chooses the <see cref="UsageFormat"/> of an answer: the route names the API (the routes of Ollama's server,
+/// https://github.com/ollama/ollama/blob/main/server/routes.go, that report token counts), the response's
+/// <c>Content-Type</c> tells a stream from a single answer.
+/// </summary>
+public static class UsageFormats
+{
+    /// <summary>Longer than any route below: a longer path is none of them.</summary>
+    private const int MaxRouteLength = 32;
+
+    private static readonly (byte[] Path, UsageApi Api)[] s_routes =
+    [
+        ("/api/chat"u8.ToArray(), UsageApi.Ollama),
+        ("/api/generate"u8.ToArray(), UsageApi.Ollama),
+        ("/api/embed"u8.ToArray(), UsageApi.Ollama),
+        ("/v1/chat/completions"u8.ToArray(), UsageApi.OpenAi),
+        ("/v1/completions"u8.ToArray(), UsageApi.OpenAi),
+        ("/v1/embeddings"u8.ToArray(), UsageApi.OpenAi),
+        ("/v1/responses"u8.ToArray(), UsageApi.OpenAi),
+        ("/v1/messages"u8.ToArray(), UsageApi.Anthropic),
+    ];
+
+    private enum MediaType : byte { Other, Json, JsonLines, EventStream }
+
+    /// <summary>Classifies a path without its query.</summary>
+    public static UsageApi Classify(ReadOnlySpan<byte> path) => Classify(default, path);
+
+    /// <summary>
+    /// Classifies the forwarded target: <paramref name="prefix"/> (<see cref="MappedTarget.PrefixBytes"/>) followed by
+    /// <paramref name="rest"/>, the kept part of the client's target, whose query is ignored. The path is compared as the
+    /// model policy compares it (percent-escapes decoded, runs of slashes as one, no trailing slash, any ASCII case), so
+    /// a spelling the upstream serves is counted like the plain one.
+    /// </summary>
+    public static UsageApi Classify(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> rest)
+    {
+        Span<byte> buffer = stackalloc byte[MaxRouteLength];
+        var length = 0;
+        if (!Append(prefix, buffer, ref length) || !Append(rest, buffer, ref length))
+        {
+            return UsageApi.None;
+        }
+
+        if (length > 1 && buffer[length - 1] == '/')
+        {
+            length--;
+        }
+
+        var path = buffer[..length];
+        foreach (var (route, api) in s_routes)
+        {
+            if (Ascii.EqualsIgnoreCase(path, route))
+            {
+                return api;
+            }
+        }
+
+        return UsageApi.None;
+    }
+
+    /// <summary>The format of an answer from <paramref name="api"/> whose <c>Content-Type</c> field value is <paramref name="contentType"/>.</summary>
+    public static UsageFormat For(UsageApi api, ReadOnlySpan<byte> contentType) => (api, MediaTypeOf(contentType)) switch
+    {
+        (UsageApi.Ollama, MediaType.Json) => UsageFormat.OllamaJson,
+        (UsageApi.Ollama, MediaType.JsonLines) => UsageFormat.OllamaJsonLines,
+        (UsageApi.OpenAi, MediaType.Json) => UsageFormat.OpenAiJson,
+        (UsageApi.OpenAi, MediaType.EventStream) => UsageFormat.OpenAiEventStream,
+        (UsageApi.Anthropic, MediaType.Json) => UsageFormat.AnthropicJson,
+        (UsageApi.Anthropic, MediaType.EventStream) => UsageFormat.AnthropicEventStream,
+        _ => UsageFormat.None,
+    };
+
+    /// <summary>
+    /// The format of <paramref name="response"/>, an answer from <paramref name="api"/>: <see cref="UsageFormat.None"/>
+    /// without a <c>Content-Type</c>, with two that differ (RFC 9110 §8.3), or with a content coding other than
+    /// <c>identity</c> (RFC 9110 §8.4), whose bytes are not the JSON they encode.
+    /// </summary>
+    public static UsageFormat For(UsageApi api, ResponseHead response)
+    {
+        if (api == UsageApi.None)
+        {
+            return UsageFormat.None;
+        }
+
+        var head = response.Bytes;
+        ReadOnlySpan<byte> contentType = default;
+        var found = false;
+        foreach (var field in response.Fields)
+        {
+            if (field.Known == KnownField.ContentType)
+            {
+                var value = field.Value(head);
+                if (found && !value.SequenceEqual(contentType))
+                {
+                    return UsageFormat.None;
+                }
+
+                contentType = value;
+                found = true;
+            }
+            else if (field.Known == KnownField.Other
+                && Ascii.EqualsIgnoreCase(field.Name(head), "content-encoding"u8)
+                && !IsIdentity(field.Value(head)))
+            {
+                return UsageFormat.None;
+            }
+        }
+
+        return found ? For(api, contentType) : UsageFormat.None;
+    }
+
+    /// <summary>The media type without its parameters (RFC 9110 §8.3.1), compared in any case.</summary>
+    private static MediaType MediaTypeOf(ReadOnlySpan<byte> contentType)
+    {
+        var parameters = contentType.IndexOf((byte)';');
+        var type = (parameters < 0 ? contentType : contentType[..parameters]).Trim(" \t"u8);
+        if (Ascii.EqualsIgnoreCase(type, "application/json"u8))
+        {
+            return MediaType.Json;
+        }
+
+        // Ollama sends application/x-ndjson; application/ndjson is the same format under its registered-style name.
+        if (Ascii.EqualsIgnoreCase(type, "application/x-ndjson"u8) || Ascii.EqualsIgnoreCase(type, "application/ndjson"u8))
+        {
+            return MediaType.JsonLines;
+        }
+
+        return Ascii.EqualsIgnoreCase(type, "text/event-stream"u8) ? MediaType.EventStream : MediaType.Other;
+    }
+
+    /// <summary>Whether a Content-Encoding value names no coding but <c>identity</c>.</summary>
+    private static bool IsIdentity(ReadOnlySpan<byte> codings)
+    {
+        foreach (var range in codings.Split((byte)','))
+        {
+            var coding = codings[range].Trim(" \t"u8);
+            if (!coding.IsEmpty && !Ascii.EqualsIgnoreCase(coding, "identity"u8))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Appends <paramref name="source"/> up to its query, percent-decoded (RFC 3986 §2.1), with runs of <c>/</c> as one;
+    /// false when the path outgrows <paramref name="destination"/>.
+    /// </summary>
+    private static bool Append(ReadOnlySpan<byte> source, Span<byte> destination, ref int length)
+    {
+        for (var i = 0; i < source.Length; i++)
+        {
+            var b = source[i];
+            if (b == '?')
+            {
+                return true;
+            }
+
+            if (b == '%' && i + 2 < source.Length && TryHexByte(source[i + 1], source[i + 2], out var decoded))
+            {
+                b = decoded;
+                i += 2;
+            }
+
+            if (b == '/' && length > 0 && destination[length - 1] == '/')
+            {
+                continue;
+            }
+
+            if (length == destination.Length)
+            {
+                return false;
+            }
+
+            destination[length++] = b;
+        }
+
+        return true;
+    }
+
+    private static bool TryHexByte(byte high, byte low, out byte value)
+    {
+        var h = HexDigit.Value(high);
+        var l = HexDigit.Value(low);
+        value = (byte)((h << 4) | l);
+        return h >= 0 && l >= 0;
+    }
+}
