@@ -244,30 +244,6 @@ internal sealed partial class ResponseRelay : IBodyObserver
         return HeadStep.Final;
     }
 
-    /// <summary>Whether fewer body bytes than <paramref name="wanted"/> are in, and more are to come.</summary>
-    private static bool WaitsForBody(int wanted, BodyFraming framing, in ReadOnlySequence<byte> body) => framing.Kind switch
-    {
-        _ when wanted == 0 => false,
-        BodyKind.ContentLength => body.Length < Math.Min(wanted, framing.Length),
-
-        // The last chunk ends the wait as well as the bytes wanted do.
-        BodyKind.Chunked => body.Length < wanted && !EndsWithLastChunk(body),
-        BodyKind.UntilClose => body.Length < wanted,
-        _ => false,
-    };
-
-    private static bool EndsWithLastChunk(in ReadOnlySequence<byte> body)
-    {
-        Span<byte> tail = stackalloc byte[5];
-        if (body.Length < tail.Length)
-        {
-            return false;
-        }
-
-        body.Slice(body.Length - tail.Length).CopyTo(tail);
-        return tail.SequenceEqual("0\r\n\r\n"u8);
-    }
-
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> RelayBodyAsync(UpstreamConnection upstream)
     {

@@ -35,6 +35,23 @@ public sealed class KeyVerdictEndToEndTests
     }
 
     [Test]
+    public async Task ChunkedRateLimitWithTrailers_IsJudgedAtItsEndWithoutWaitingForMore()
+    {
+        var body = Encoding.UTF8.GetBytes(WeeklyLimit);
+        await using var proxy = await ProxyHarness.StartAsync(TestUpstream.StartTls(exchange => exchange.WriteAsync(
+            [.. "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"u8,
+             .. Encoding.ASCII.GetBytes($"{body.Length:x}\r\n"), .. body, .. "\r\n0\r\nX-Request-Id: 7\r\n\r\n"u8])));
+
+        var response = await proxy.SendAsync(proxy.Get("/api/tags"));
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(429));
+            Assert.That(proxy.Logs.Lines.Where(line => line.Contains("rate limited (weekly limit): benched for 06:00:00", StringComparison.Ordinal)), Has.Exactly(1).Items);
+        }
+    }
+
+    [Test]
     public async Task ForbiddenModel_IsRelayedAndTheKeyKeepsServing()
     {
         var calls = 0;
