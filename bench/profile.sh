@@ -2,11 +2,12 @@
 # Where the time goes: one target under one wrk scenario of bench/run.sh, with what it costs per request.
 #
 # usage: bench/profile.sh [--target proxy|nginx] [--scenario keepalive-64|keepalive-256|close-16|body16k-64]
-#                         [--seconds N] [--strace] [--perf]
+#                         [--seconds N] [--strace] [--perf] [--proxy-env "NAME=VALUE ..."]
 #   prints requests per second, CPU µs per request and context switches per request of the target;
 #   --strace  also counts its system calls per request (strace -c; strace slows the target down, so the
 #             rates of that run are not comparable with the others)
 #   --perf    also samples it with perf (CPU split by binary, then the hottest functions)
+#   --proxy-env  extra environment for the proxy, as in bench/run.sh (e.g. PROXY_CLIENTS_FILE=/tmp/clients.json)
 # The servers, certificates, bodies and the Native AOT build of the proxy are bench/run.sh's own (its
 # functions are sourced, and the proxy is rebuilt when src/ changed). Like bench/run.sh it takes
 # bench/.work/run.lock, so the two never overlap.
@@ -17,6 +18,7 @@ SCENARIO=keepalive-64
 SECONDS_RUN=5
 STRACE=0
 PERF=0
+PROFILE_PROXY_ENV=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --target) TARGET=$2; shift ;;
@@ -24,7 +26,8 @@ while [[ $# -gt 0 ]]; do
     --seconds) SECONDS_RUN=$2; shift ;;
     --strace) STRACE=1 ;;
     --perf) PERF=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --proxy-env) PROFILE_PROXY_ENV=$2; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -33,6 +36,7 @@ done
 set --
 # shellcheck source=bench/run.sh
 source "$(dirname "${BASH_SOURCE[0]}")/run.sh"
+PROXY_ENV=$PROFILE_PROXY_ENV
 
 [[ $TARGET == proxy || $TARGET == nginx ]] || die "--target is proxy or nginx"
 [[ -n ${SC_CONNS[$SCENARIO]:-} ]] || die "unknown scenario $SCENARIO (${SCENARIOS[*]})"
