@@ -65,6 +65,9 @@ public sealed record ProxyOptions
     public bool AccessLog { get; init; }
     public LogLevel LogLevel { get; init; }
 
+    /// <summary>The SQLite file of usage rollups (<c>off</c>: none), read by the <c>usage</c> subcommand.</summary>
+    public string UsageDb { get; init; } = "";
+
     /// <summary>Whether the listen address is reachable from other machines.</summary>
     public bool ListensBeyondLoopback => !IPAddress.IsLoopback(Listen.Address);
 

@@ -53,6 +53,7 @@ internal static class Settings
         Setting.Seconds("PROXY_SHUTDOWN_TIMEOUT", "30", static (o, v) => o with { ShutdownTimeout = v }),
         Setting.Boolean("PROXY_ACCESS_LOG", "true", static (o, v) => o with { AccessLog = v }),
         Setting.LogLevel("PROXY_LOG_LEVEL", "Information", static (o, v) => o with { LogLevel = v }),
+        Setting.FilePath("PROXY_USAGE_DB", "usage.db", static (o, v) => o with { UsageDb = v }),
 
         // The host address docker-compose.yml publishes the container's port on; it comes along in .env.
         Setting.ReadByCompose("PROXY_PUBLISH", "127.0.0.1:11434"),
