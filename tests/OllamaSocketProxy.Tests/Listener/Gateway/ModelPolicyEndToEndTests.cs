@@ -139,6 +139,21 @@ public sealed class ModelPolicyEndToEndTests
     }
 
     [Test]
+    public async Task ExpectContinueFromRestrictedClient_Gets417SayingWhyAndNothingReachesUpstream()
+    {
+        var kids = new GatewayClient("kids", models: ["gemma3:4b"]);
+        await using var gateway = await GatewayHarness.StartAsync(null, [kids]);
+        const string Body = """{"model":"gemma3:4b","messages":[]}""";
+
+        var response = await gateway.SendAsync(
+            $"POST /api/chat HTTP/1.1\r\nHost: proxy.test\r\n{kids.AuthorizationField}Content-Length: {Body.Length}\r\nExpect: 100-continue\r\n\r\n");
+
+        ProxyAssert.IsJsonError(response, 417);
+        Assert.That(response.JsonError, Does.Contain("without Expect: 100-continue"));
+        await gateway.AssertNothingElseReachedUpstreamAsync(kids);
+    }
+
+    [Test]
     public async Task ChunkedBodyFromRestrictedClient_Gets411AndNothingReachesUpstream()
     {
         var kids = new GatewayClient("kids", models: ["gemma3:4b"]);
