@@ -42,7 +42,7 @@ internal static class ClientsCommand
         {
             arguments = Arguments.Parse(args);
         }
-        catch (UsageException e)
+        catch (CommandUsageException e)
         {
             error.WriteLine($"OllamaSocketProxy clients: {e.Message}");
             error.WriteLine(Usage);
@@ -241,34 +241,31 @@ internal static class ClientsCommand
         {
             if (args.Count == 0 || args[0] is not ("add" or "list"))
             {
-                throw new UsageException(args.Count == 0 ? "which command: add or list?" : $"unknown command \"{args[0]}\"");
+                throw new CommandUsageException(args.Count == 0 ? "which command: add or list?" : $"unknown command \"{args[0]}\"");
             }
 
             var arguments = new Arguments { Command = args[0] };
-            for (var i = 1; i < args.Count; i++)
+            var reader = new CommandArguments(args, start: 1);
+            while (reader.MoveNext())
             {
-                var arg = args[i];
-                var equals = arg.StartsWith("--", StringComparison.Ordinal) ? arg.IndexOf('=', StringComparison.Ordinal) : -1;
-                var option = equals < 0 ? arg : arg[..equals];
-                string Value() => equals >= 0 ? arg[(equals + 1)..]
-                    : i + 1 < args.Count ? args[++i]
-                    : throw new UsageException($"{option} needs a value");
+                var arg = reader.Current;
+                var option = reader.Option;
 
                 switch (option)
                 {
                     case "--file":
-                        arguments.File = Value();
+                        arguments.File = reader.Value();
                         break;
                     case "--models" when arguments.Command == "add":
-                        arguments.Models = ModelList(Value());
+                        arguments.Models = ModelList(reader.Value());
                         break;
                     case "--max-concurrent" when arguments.Command == "add":
-                        arguments.MaxConcurrent = PositiveInteger(option, Value());
+                        arguments.MaxConcurrent = PositiveInteger(option, reader.Value());
                         break;
                     case "--requests-per-minute" when arguments.Command == "add":
-                        arguments.RequestsPerMinute = PositiveInteger(option, Value());
+                        arguments.RequestsPerMinute = PositiveInteger(option, reader.Value());
                         break;
-                    case "--manage" when arguments.Command == "add" && equals < 0:
+                    case "--manage" when arguments.Command == "add" && !reader.HasInlineValue:
                         arguments.Manage = true;
                         break;
                     default:
@@ -278,23 +275,23 @@ internal static class ClientsCommand
                             break;
                         }
 
-                        throw new UsageException(arg.StartsWith('-') ? $"unknown option {option} for {arguments.Command}" : "unexpected argument");
+                        throw new CommandUsageException(arg.StartsWith('-') ? $"unknown option {option} for {arguments.Command}" : "unexpected argument");
                 }
             }
 
             if (arguments.Command == "add" && arguments.Name is null)
             {
-                throw new UsageException("add needs the client's NAME");
+                throw new CommandUsageException("add needs the client's NAME");
             }
 
             if (arguments.Name is not null && !ClientDefinition.IsValidName(arguments.Name))
             {
-                throw new UsageException($"NAME must be 1 to {ClientDefinition.MaxNameLength} letters, digits, '-', '_' or '.'");
+                throw new CommandUsageException($"NAME must be 1 to {ClientDefinition.MaxNameLength} letters, digits, '-', '_' or '.'");
             }
 
             if (arguments.File is { Length: 0 })
             {
-                throw new UsageException("--file needs a path");
+                throw new CommandUsageException("--file needs a path");
             }
 
             return arguments;
@@ -307,7 +304,7 @@ internal static class ClientsCommand
             {
                 if (model.Length == 0)
                 {
-                    throw new UsageException("--models takes model names or * patterns separated by commas, none empty");
+                    throw new CommandUsageException("--models takes model names or * patterns separated by commas, none empty");
                 }
             }
 
@@ -317,10 +314,9 @@ internal static class ClientsCommand
         private static int PositiveInteger(string option, string value) =>
             int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number >= 1
                 ? number
-                : throw new UsageException($"{option} takes a whole number from 1 to {int.MaxValue}");
+                : throw new CommandUsageException($"{option} takes a whole number from 1 to {int.MaxValue}");
     }
 
-    private sealed class UsageException(string message) : Exception(message);
 
     private sealed class CommandException(string message) : Exception(message);
 }

@@ -40,7 +40,7 @@ internal static class UsageCommand
         {
             arguments = Arguments.Parse(args, time.GetUtcNow());
         }
-        catch (UsageException e)
+        catch (CommandUsageException e)
         {
             error.WriteLine($"OllamaSocketProxy usage: {e.Message}");
             error.WriteLine(Usage);
@@ -138,42 +138,39 @@ internal static class UsageCommand
         public static Arguments Parse(IReadOnlyList<string> args, DateTimeOffset now)
         {
             var arguments = new Arguments();
-            for (var i = 0; i < args.Count; i++)
+            var reader = new CommandArguments(args, start: 0);
+            while (reader.MoveNext())
             {
-                var arg = args[i];
-                var equals = arg.StartsWith("--", StringComparison.Ordinal) ? arg.IndexOf('=', StringComparison.Ordinal) : -1;
-                var option = equals < 0 ? arg : arg[..equals];
-                string Value() => equals >= 0 ? arg[(equals + 1)..]
-                    : i + 1 < args.Count ? args[++i]
-                    : throw new UsageException($"{option} needs a value");
+                var arg = reader.Current;
+                var option = reader.Option;
 
                 switch (option)
                 {
                     case "--since":
-                        arguments.Since = Time(option, Value(), now);
+                        arguments.Since = Time(option, reader.Value(), now);
                         break;
                     case "--until":
-                        arguments.Until = Time(option, Value(), now);
+                        arguments.Until = Time(option, reader.Value(), now);
                         break;
                     case "--by":
-                        arguments.By = UsageDimensions.TryParse(Value(), out var by)
+                        arguments.By = UsageDimensions.TryParse(reader.Value(), out var by)
                             ? by
-                            : throw new UsageException("--by takes client, model, key, route and status, separated by commas, or none");
+                            : throw new CommandUsageException("--by takes client, model, key, route and status, separated by commas, or none");
                         break;
-                    case "--csv" when equals < 0:
+                    case "--csv" when !reader.HasInlineValue:
                         arguments.Csv = true;
                         break;
                     case "--db":
-                        arguments.Database = Value() is { Length: > 0 } database ? database : throw new UsageException("--db needs a path");
+                        arguments.Database = reader.Value() is { Length: > 0 } database ? database : throw new CommandUsageException("--db needs a path");
                         break;
                     default:
-                        throw new UsageException(arg.StartsWith('-') ? $"unknown option {option}" : $"unexpected argument \"{arg}\"");
+                        throw new CommandUsageException(arg.StartsWith('-') ? $"unknown option {option}" : $"unexpected argument \"{arg}\"");
                 }
             }
 
             if (arguments is { Since: { } since, Until: { } until } && until <= since)
             {
-                throw new UsageException("--until must be later than --since");
+                throw new CommandUsageException("--until must be later than --since");
             }
 
             return arguments;
@@ -182,8 +179,7 @@ internal static class UsageCommand
         private static DateTimeOffset Time(string option, string value, DateTimeOffset now) =>
             TryParseTime(value.Trim(), now, out var time)
                 ? time
-                : throw new UsageException($"{option} takes an age (36h, 7d, 2w) or a UTC date or time (2025-06-01, 2025-06-01T13:00)");
+                : throw new CommandUsageException($"{option} takes an age (36h, 7d, 2w) or a UTC date or time (2025-06-01, 2025-06-01T13:00)");
     }
 
-    private sealed class UsageException(string message) : Exception(message);
 }
