@@ -154,54 +154,10 @@ public static class GatewayRoute
     private static bool StartsWithIgnoreCase(ReadOnlySpan<byte> path, ReadOnlySpan<byte> prefix) =>
         path.Length >= prefix.Length && Ascii.EqualsIgnoreCase(path[..prefix.Length], prefix);
 
-    /// <summary>
-    /// Writes <paramref name="prefix"/> + <paramref name="rest"/> up to the query into <paramref name="destination"/>,
-    /// percent-decoded (RFC 3986 §2.1), with runs of <c>/</c> as one and no trailing <c>/</c>; returns its length.
-    /// </summary>
+    /// <summary><see cref="RoutePath.TryNormalize"/> into a buffer as long as both parts, which it always fits.</summary>
     private static int Normalize(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> rest, Span<byte> destination)
     {
-        var queryStart = rest.IndexOf((byte)'?');
-        if (queryStart >= 0)
-        {
-            rest = rest[..queryStart];
-        }
-
-        var length = 0;
-        Append(prefix, destination, ref length);
-        Append(rest, destination, ref length);
-        if (length > 1 && destination[length - 1] == '/')
-        {
-            length--;
-        }
-
+        RoutePath.TryNormalize(prefix, rest, destination, out var length);
         return length;
-    }
-
-    private static void Append(ReadOnlySpan<byte> source, Span<byte> destination, ref int length)
-    {
-        for (var i = 0; i < source.Length; i++)
-        {
-            var b = source[i];
-            if (b == '%' && i + 2 < source.Length && TryHexByte(source[i + 1], source[i + 2], out var decoded))
-            {
-                b = decoded;
-                i += 2;
-            }
-
-            if (b == '/' && length > 0 && destination[length - 1] == '/')
-            {
-                continue;
-            }
-
-            destination[length++] = b;
-        }
-    }
-
-    private static bool TryHexByte(byte high, byte low, out byte value)
-    {
-        var h = HexDigit.Value(high);
-        var l = HexDigit.Value(low);
-        value = (byte)((h << 4) | l);
-        return h >= 0 && l >= 0;
     }
 }

@@ -40,15 +40,9 @@ public static class UsageFormats
     public static UsageApi Classify(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> rest)
     {
         Span<byte> buffer = stackalloc byte[MaxRouteLength];
-        var length = 0;
-        if (!Append(prefix, buffer, ref length) || !Append(rest, buffer, ref length))
+        if (!Gateway.RoutePath.TryNormalize(prefix, rest, buffer, out var length))
         {
             return UsageApi.None;
-        }
-
-        if (length > 1 && buffer[length - 1] == '/')
-        {
-            length--;
         }
 
         var path = buffer[..length];
@@ -146,49 +140,5 @@ public static class UsageFormats
         }
 
         return true;
-    }
-
-    /// <summary>
-    /// Appends <paramref name="source"/> up to its query, percent-decoded (RFC 3986 §2.1), with runs of <c>/</c> as one;
-    /// false when the path outgrows <paramref name="destination"/>.
-    /// </summary>
-    private static bool Append(ReadOnlySpan<byte> source, Span<byte> destination, ref int length)
-    {
-        for (var i = 0; i < source.Length; i++)
-        {
-            var b = source[i];
-            if (b == '?')
-            {
-                return true;
-            }
-
-            if (b == '%' && i + 2 < source.Length && TryHexByte(source[i + 1], source[i + 2], out var decoded))
-            {
-                b = decoded;
-                i += 2;
-            }
-
-            if (b == '/' && length > 0 && destination[length - 1] == '/')
-            {
-                continue;
-            }
-
-            if (length == destination.Length)
-            {
-                return false;
-            }
-
-            destination[length++] = b;
-        }
-
-        return true;
-    }
-
-    private static bool TryHexByte(byte high, byte low, out byte value)
-    {
-        var h = HexDigit.Value(high);
-        var l = HexDigit.Value(low);
-        value = (byte)((h << 4) | l);
-        return h >= 0 && l >= 0;
     }
 }
