@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using OllamaSocketProxy.Http1;
 
 namespace OllamaSocketProxy.Listener.Gateway;
 
@@ -45,25 +44,19 @@ public readonly struct NoKeyAvailable
         output.Write(body[..FormatErrorBody(body)]);
     }
 
-    /// <summary>Writes the whole response: status, JSON body, and for 429 <c>Retry-After</c> (RFC 9110 §10.2.3).</summary>
-    public void WriteResponse(IBufferWriter<byte> output, ReadOnlySpan<byte> dateField, bool close, bool headOnly = false)
+    /// <summary>For 429, writes <c>Retry-After: N\r\n</c> (RFC 9110 §10.2.3) for the answer's extra fields; for 502, nothing.</summary>
+    public void WriteRetryAfterField(IBufferWriter<byte> output)
     {
-        Span<byte> body = stackalloc byte[MaxBodyLength];
-        var bodyLength = FormatErrorBody(body);
-        Span<byte> retryAfter = stackalloc byte[32];
-        var fieldLength = 0;
-        if (Reason == NoKeyReason.AllRateLimited)
+        if (Reason != NoKeyReason.AllRateLimited)
         {
-            "Retry-After: "u8.CopyTo(retryAfter);
-            fieldLength = 13;
-            RetryAfterSeconds.TryFormat(retryAfter[fieldLength..], out var digits, default, CultureInfo.InvariantCulture);
-            fieldLength += digits;
-            "\r\n"u8.CopyTo(retryAfter[fieldLength..]);
-            fieldLength += 2;
+            return;
         }
 
-        LocalResponse.Write(
-            output, Status, "application/json; charset=utf-8"u8, body[..bodyLength], dateField, close, retryAfter[..fieldLength], headOnly);
+        output.Write("Retry-After: "u8);
+        var span = output.GetSpan(11);
+        RetryAfterSeconds.TryFormat(span, out var digits, default, CultureInfo.InvariantCulture);
+        output.Advance(digits);
+        output.Write("\r\n"u8);
     }
 
     private int FormatErrorBody(Span<byte> destination)

@@ -1,4 +1,3 @@
-using System.Text;
 using OllamaSocketProxy.Listener.Gateway;
 
 namespace OllamaSocketProxy.Listener;
@@ -31,7 +30,9 @@ internal sealed class ClientLimitPolicy(ClientRegistrySource clients, TimeProvid
         if (!limiter.TryAcquire(out var refusal))
         {
             // Refusals are rare; their few bytes are made here rather than kept per client.
-            return PolicyVerdict.Refuse(429, refusal.ErrorBody.ToArray(), Encoding.ASCII.GetBytes($"Retry-After: {refusal.RetryAfterSeconds}\r\n"));
+            var retryAfter = new System.Buffers.ArrayBufferWriter<byte>(24);
+            refusal.WriteRetryAfterField(retryAfter);
+            return PolicyVerdict.Refuse(429, refusal.ErrorBody.ToArray(), retryAfter.WrittenMemory);
         }
 
         request.PolicyState[Index] = limiter;

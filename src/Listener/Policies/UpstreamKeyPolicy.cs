@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using OllamaSocketProxy.Http1;
 using OllamaSocketProxy.Listener.Gateway;
 
@@ -59,7 +58,8 @@ internal sealed class UpstreamKeyPolicy(UpstreamKeyPool keys) : RequestPolicy
     {
         var body = new ArrayBufferWriter<byte>(128);
         unavailable.WriteErrorBody(body);
-        var retryAfter = unavailable.Status == 429 ? Encoding.ASCII.GetBytes($"Retry-After: {unavailable.RetryAfterSeconds}\r\n") : default;
-        return PolicyVerdict.Refuse(unavailable.Status, body.WrittenMemory, retryAfter);
+        var retryAfter = new ArrayBufferWriter<byte>(32);
+        unavailable.WriteRetryAfterField(retryAfter);
+        return PolicyVerdict.Refuse(unavailable.Status, body.WrittenMemory, retryAfter.WrittenMemory);
     }
 }
