@@ -157,14 +157,7 @@ public sealed class ProxyHarness : IAsyncDisposable
     /// Waits for state the proxy publishes but no client can see (its connection count, its idle upstream
     /// connections): checked every 5 ms, bounded by the failure guard.
     /// </summary>
-    public async Task WaitForServerAsync(Func<ProxyServer, bool> condition)
-    {
-        using var timeout = EventTimeout.NewSource();
-        while (!condition(Server))
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(5), timeout.Token);
-        }
-    }
+    public Task WaitForServerAsync(Func<ProxyServer, bool> condition) => EventTimeout.UntilAsync(() => condition(Server));
 
     /// <summary>An authenticated <c>GET</c> of <paramref name="target"/>.</summary>
     public string Get(string target) => $"GET {target} HTTP/1.1\r\nHost: proxy.test\r\n{AuthorizationField}\r\n";

@@ -142,7 +142,7 @@ public sealed class UpstreamPoolTests
             await origin.SendAsync(0, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n"u8.ToArray());
         }
 
-        await WaitUntilAsync(() => connection.ClosedWhileIdle);
+        await EventTimeout.UntilAsync(() => connection.ClosedWhileIdle);
         var next = await RentAsync(pool);
 
         using (Assert.EnterMultipleScope())
@@ -178,12 +178,12 @@ public sealed class UpstreamPoolTests
         await using var pool = Pool(origin, new FakeTimeProvider(), prewarm: 2);
 
         pool.Prewarm();
-        await WaitUntilAsync(() => pool.IdleCount == 2);
+        await EventTimeout.UntilAsync(() => pool.IdleCount == 2);
         var taken = await RentAsync(pool);
 
         // The first warm-up may not have let go of its flag yet: asking again until the pool is full is what the
         // sweep does, and it never opens more than the shortfall.
-        await WaitUntilAsync(() =>
+        await EventTimeout.UntilAsync(() =>
         {
             pool.Prewarm();
             return pool.IdleCount == 2;
@@ -245,14 +245,4 @@ public sealed class UpstreamPoolTests
 
     private static async Task<UpstreamConnection> RentAsync(UpstreamPool pool) =>
         await pool.RentAsync(CancellationToken.None).AsTask().OrTimeoutAsync();
-
-    /// <summary>Waits for state the pool keeps to itself (an idle read that completed): checked every 5 ms, bounded by the failure guard.</summary>
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var timeout = EventTimeout.NewSource();
-        while (!condition())
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(5), timeout.Token);
-        }
-    }
 }

@@ -282,7 +282,7 @@ public sealed class BodyRelayTests
 
         await source.Writer.WriteAsync(Latin1.Bytes("hello world"));
         var relay = BodyRelay.CopyAsync(source.Reader, destination.Writer, ElevenBytes, ChunkedRelayMode.Untouched, long.MaxValue, timeouts, guard.Token, flush.Token).AsTask();
-        await WaitUntilAsync(() => destination.Reader.TryRead(out var pending) && Examine(destination.Reader, pending) == 11);
+        await EventTimeout.UntilAsync(() => destination.Reader.TryRead(out var pending) && Examine(destination.Reader, pending) == 11);
         Assert.That(relay.IsCompleted, Is.False, "The flush did not wait for the full destination.");
         await flush.CancelAsync();
         var (result, _, _) = await relay.OrTimeoutAsync();
@@ -439,16 +439,6 @@ public sealed class BodyRelayTests
         var length = read.Buffer.Length;
         reader.AdvanceTo(read.Buffer.Start);
         return length;
-    }
-
-    /// <summary>Waits for state no event announces (bytes that sit in a pipe), checked every 5 ms, bounded by the failure guard.</summary>
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var timeout = EventTimeout.NewSource();
-        while (!condition())
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(5), timeout.Token);
-        }
     }
 
     private sealed record Relayed(RelayResult Result, long Bytes, bool ExtraSourceBytes, string Written, string Observed, string LeftInSource);
