@@ -14,6 +14,7 @@ internal sealed class RequestPolicies
         for (var i = 0; i < _policies.Length; i++)
         {
             _policies[i].Index = i;
+            ObservesResponseBodies |= _policies[i].ObservesResponseBody;
         }
     }
 
@@ -75,7 +76,10 @@ internal sealed class RequestPolicies
     {
         foreach (var policy in _policies)
         {
-            policy.OnResponseBody(request, bytes);
+            if (policy.ObservesResponseBody)
+            {
+                policy.OnResponseBody(request, bytes);
+            }
         }
     }
 
@@ -90,5 +94,6 @@ internal sealed class RequestPolicies
         request.PoliciesAsked = 0;
     }
 
-    public bool IsEmpty => _policies.Length == 0;
+    /// <summary>Some policy reads response bodies: the relay shows it every read.</summary>
+    public bool ObservesResponseBodies { get; }
 }

@@ -47,7 +47,16 @@ internal abstract class RequestPolicy
     /// </summary>
     public virtual int ResponseBodyWanted(RequestContext request, ResponseHead response) => 0;
 
-    /// <summary>Bytes of the response body, exactly as they go to the client, each time a read is relayed.</summary>
+    /// <summary>
+    /// Whether this policy reads response bodies (<see cref="OnResponseBody"/>); only then does the relay show it the
+    /// bytes, so a proxy whose policies do not read them pays nothing per read.
+    /// </summary>
+    public virtual bool ObservesResponseBody => false;
+
+    /// <summary>
+    /// Bytes of the response body, exactly as they go to the client, each time a read is relayed; called only when
+    /// <see cref="ObservesResponseBody"/> is true.
+    /// </summary>
     public virtual void OnResponseBody(RequestContext request, in ReadOnlySequence<byte> bytes)
     {
     }

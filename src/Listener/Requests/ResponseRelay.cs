@@ -253,7 +253,7 @@ internal sealed partial class ResponseRelay : IBodyObserver
             upstream.Input, Responses.Output, Request.ResponseFraming,
             Request.Dechunk ? ChunkedRelayMode.Dechunked : ChunkedRelayMode.Untouched,
             long.MaxValue, Timeouts, Timeouts.Token, Timeouts.WriteToken,
-            context.Policies.IsEmpty ? null : this).ConfigureAwait(false);
+            context.Policies.ObservesResponseBodies ? this : null).ConfigureAwait(false);
         Request.Log.BytesOut += bytes;
 
         if (result == RelayResult.Completed)

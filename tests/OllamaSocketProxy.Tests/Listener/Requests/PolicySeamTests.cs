@@ -198,6 +198,8 @@ public sealed class PolicySeamTests
         public override ResponseVerdict OnResponseHead(RequestContext request, OllamaSocketProxy.Http1.ResponseHead response, in ReadOnlySequence<byte> bodyStart) =>
             response.StatusCode == RetryOnStatus ? ResponseVerdict.Retry : ResponseVerdict.Relay;
 
+        public override bool ObservesResponseBody => true;
+
         public override void OnResponseBody(RequestContext request, in ReadOnlySequence<byte> bytes)
         {
             lock (sync)
