@@ -68,6 +68,18 @@ public sealed record ProxyOptions
     /// <summary>The SQLite file of usage rollups (<c>off</c>: none), read by the <c>usage</c> subcommand.</summary>
     public string UsageDb { get; init; } = "";
 
+    /// <summary>How long hourly usage rows are kept.</summary>
+    public TimeSpan UsageRetention { get; init; }
+
+    /// <summary>Where the admin listener (metrics, health, usage, dashboard) listens; null when off.</summary>
+    public IPEndPoint? AdminListen { get; init; }
+
+    /// <summary>The bearer token the admin listener asks for (see README.md#usage-and-metrics); never logged.</summary>
+    public string? AdminToken { get; init; }
+
+    /// <summary><c>/metrics</c> and <c>/healthz</c> stay open without the admin token off loopback.</summary>
+    public bool AdminMetricsOpen { get; init; }
+
     /// <summary>Whether the listen address is reachable from other machines.</summary>
     public bool ListensBeyondLoopback => !IPAddress.IsLoopback(Listen.Address);
 

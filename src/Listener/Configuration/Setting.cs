@@ -70,6 +70,10 @@ internal sealed class Setting
     public static Setting EndPoint(string name, SettingDefault @default, Func<ProxyOptions, IPEndPoint, ProxyOptions> apply) =>
         Of(name, @default, SettingParsers.EndPoint, apply);
 
+    /// <summary>Like <see cref="EndPoint"/>, or <c>off</c> (any case) for none: null.</summary>
+    public static Setting EndPointOrOff(string name, SettingDefault @default, Func<ProxyOptions, IPEndPoint?, ProxyOptions> apply) =>
+        Of(name, @default, static (n, text) => text.Equals("off", StringComparison.OrdinalIgnoreCase) ? null : SettingParsers.EndPoint(n, text), apply);
+
     /// <summary><c>http(s)://host[:port]</c>, nothing after it.</summary>
     public static Setting Origin(string name, SettingDefault @default, Func<ProxyOptions, Uri, ProxyOptions> apply) =>
         Of(name, @default, SettingParsers.Origin, apply);

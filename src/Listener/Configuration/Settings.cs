@@ -54,9 +54,16 @@ internal static class Settings
         Setting.Boolean("PROXY_ACCESS_LOG", "true", static (o, v) => o with { AccessLog = v }),
         Setting.LogLevel("PROXY_LOG_LEVEL", "Information", static (o, v) => o with { LogLevel = v }),
         Setting.FilePath("PROXY_USAGE_DB", "usage.db", static (o, v) => o with { UsageDb = v }),
+        Setting.Integer("PROXY_USAGE_RETENTION_DAYS", "400", 1, 36_500, static (o, v) => o with { UsageRetention = TimeSpan.FromDays(v) }),
+
+        // The admin listener: metrics, health, usage and the dashboard, on a port of its own.
+        Setting.EndPointOrOff("PROXY_ADMIN_LISTEN", "127.0.0.1:11435", static (o, v) => o with { AdminListen = v }),
+        Setting.Secret("PROXY_ADMIN_TOKEN", Unset, static (o, v) => o with { AdminToken = v }),
+        Setting.Boolean("PROXY_ADMIN_METRICS_OPEN", "false", static (o, v) => o with { AdminMetricsOpen = v }),
 
         // The host address docker-compose.yml publishes the container's port on; it comes along in .env.
         Setting.ReadByCompose("PROXY_PUBLISH", "127.0.0.1:11434"),
+        Setting.ReadByCompose("PROXY_ADMIN_PUBLISH", "127.0.0.1:11435"),
     ];
 
     /// <summary>The names in <see cref="All"/>.</summary>

@@ -90,6 +90,9 @@ public sealed class ProxyHarness : IAsyncDisposable
             ["OLLAMA_UPSTREAM_CA_FILE"] = TestCertificates.Shared.AuthorityPemPath,
             ["PROXY_SHUTDOWN_TIMEOUT"] = "5",
             ["PROXY_LOG_LEVEL"] = "Trace",
+            // Off unless a test asks: tests run in parallel, and the defaults are a fixed port and a file in the working directory.
+            ["PROXY_ADMIN_LISTEN"] = "off",
+            ["PROXY_USAGE_DB"] = "off",
         };
         foreach (var (name, value) in variables ?? new Dictionary<string, string?>())
         {

@@ -49,6 +49,8 @@ public sealed partial class ProxyProcess : IAsyncDisposable
             }
         }
 
+        // The admin listener's default port is fixed, and tests run in parallel: off unless a test names an address.
+        startInfo.Environment["PROXY_ADMIN_LISTEN"] = "off";
         foreach (var (name, value) in variables)
         {
             startInfo.Environment[name] = value;

@@ -221,6 +221,10 @@ public sealed class ProxyOptionsTests
         "PROXY_FORWARD_CLIENT_IP" => "true",
         "PROXY_ACCESS_LOG" => "false",
         "PROXY_LOG_LEVEL" => "Warning",
+        "PROXY_USAGE_DB" => "/var/lib/ollama-socket-proxy/usage.db",
+        "PROXY_ADMIN_LISTEN" => "off",
+        "PROXY_ADMIN_TOKEN" => "admin-token",
+        "PROXY_ADMIN_METRICS_OPEN" => "true",
         _ => "301", // a whole number of seconds or units no default has, within every range
     };
 }

@@ -50,6 +50,9 @@ internal sealed class ConnectionUnderTest : IAsyncDisposable
             ["PROXY_AUTH_TOKEN"] = Token,
             ["PROXY_LISTEN"] = "127.0.0.1:0",
             ["OLLAMA_UPSTREAM_URL"] = "http://127.0.0.1:9",
+            // Off unless a test asks: tests run in parallel, and the defaults are a fixed port and a file in the working directory.
+            ["PROXY_ADMIN_LISTEN"] = "off",
+            ["PROXY_USAGE_DB"] = "off",
         };
         foreach (var (name, value) in variables ?? new Dictionary<string, string?>())
         {
