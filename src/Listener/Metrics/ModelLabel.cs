@@ -7,8 +7,8 @@ namespace OllamaSocketProxy.Listener.Metrics;
 /// <summary>
 /// The <c>model</c> label of a request: the model's name when the proxy knows it, else <see cref="Other"/>, so that
 /// a client cannot mint label values by sending made-up names. Known names are the exact names in the clients'
-/// <c>models</c> lists (a glob names no model: <c>gemma3*</c> would admit any name that starts so) and the names of
-/// the upstream's last <c>/api/tags</c> answer.
+/// <c>models</c> lists (a glob names no model: <c>gemma3*</c> would admit any name that starts so), the names of
+/// the upstream's last <c>/api/tags</c> answer, and the names the upstream has served (<see cref="LearnServed"/>).
 /// </summary>
 /// <remarks>
 /// A name is matched as Ollama matches names (<see cref="ModelPattern"/>): ASCII case does not matter and a name
@@ -30,6 +30,7 @@ public sealed class ModelLabel
     private readonly Lock _gate = new();
     private FrozenSet<string> _configured = FrozenSet<string>.Empty;
     private FrozenSet<string> _upstream = FrozenSet<string>.Empty;
+    private FrozenSet<string> _served = FrozenSet<string>.Empty;
     private volatile Table _table = new(FrozenDictionary<string, string>.Empty);
 
     /// <summary>Knows the exact names in the <c>models</c> lists of <paramref name="clients"/>.</summary>
@@ -94,6 +95,38 @@ public sealed class ModelLabel
             _upstream = known.ToFrozenSet(StringComparer.Ordinal);
             Publish();
         }
+    }
+
+    /// <summary>
+    /// The label of <paramref name="name"/>, a model the upstream has just served (answered with a 2xx): a name it
+    /// does not know, it answers with 404, so a made-up name is never learned. Known from then on, up to
+    /// <see cref="MaxUpstreamModels"/> names; allocates only the first time a name is served.
+    /// </summary>
+    public string LearnServed(ReadOnlySpan<byte> name)
+    {
+        var label = For(name);
+        if (!ReferenceEquals(label, Other) || name.Length > RequestModel.MaxNameLength || !Ascii.IsValid(name))
+        {
+            return label;
+        }
+
+        if (Canonical(Encoding.ASCII.GetString(name)) is not { } canonical)
+        {
+            return label;
+        }
+
+        lock (_gate)
+        {
+            if (_served.Count >= MaxUpstreamModels || _served.Contains(canonical))
+            {
+                return _table.Labels.GetValueOrDefault(canonical, Other);
+            }
+
+            _served = _served.Append(canonical).ToFrozenSet(StringComparer.Ordinal);
+            Publish();
+        }
+
+        return canonical;
     }
 
     /// <summary>
@@ -192,6 +225,11 @@ public sealed class ModelLabel
         }
 
         foreach (var name in _upstream)
+        {
+            labels[name] = name;
+        }
+
+        foreach (var name in _served)
         {
             labels[name] = name;
         }

@@ -32,7 +32,6 @@ public sealed class ProxyMetrics : IDisposable
     private readonly Histogram<double> _timeToFirstByte;
     private readonly Counter<long> _tokens;
     private readonly ProxyMetricsSources _sources;
-    private long _usageDbErrors;
 
     public ProxyMetrics(ProxyMetricsSources? sources = null)
     {
@@ -103,9 +102,6 @@ public sealed class ProxyMetrics : IDisposable
         }
     }
 
-    /// <summary>Counts a failed write to the usage database.</summary>
-    public void UsageDbError() => Interlocked.Increment(ref _usageDbErrors);
-
     public void Dispose() => Meter.Dispose();
 
     private IEnumerable<Measurement<int>> ObserveKeysUp()
@@ -151,5 +147,6 @@ public sealed class ProxyMetrics : IDisposable
         return measurements;
     }
 
-    private Measurement<long> ObserveUsageDbErrors() => new(Volatile.Read(ref _usageDbErrors));
+    private IEnumerable<Measurement<long>> ObserveUsageDbErrors() =>
+        [new Measurement<long>(_sources.UsageDbErrors?.Invoke() ?? 0)];
 }

@@ -20,4 +20,7 @@ public sealed class ProxyMetricsSources
 
     /// <summary>The upstream connections that carry a request now.</summary>
     public Func<long>? BusyUpstreamConnections { get; init; }
+
+    /// <summary>Failed attempts to open or write the usage database since start (<see cref="Usage.UsageRecorder.ErrorCount"/>).</summary>
+    public Func<long>? UsageDbErrors { get; init; }
 }

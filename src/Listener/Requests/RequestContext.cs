@@ -13,6 +13,7 @@ namespace OllamaSocketProxy.Listener;
 internal sealed class RequestContext(int policyCount = 0)
 {
     private readonly object?[] _policyState = new object?[policyCount];
+    private readonly object?[] _connectionState = new object?[policyCount];
 
     public RequestHead Head { get; } = new();
 
@@ -71,6 +72,13 @@ internal sealed class RequestContext(int policyCount = 0)
 
     /// <summary>Each policy's note about this request, in the slot of its <see cref="RequestPolicy.Index"/>.</summary>
     public Span<object?> PolicyState => _policyState;
+
+    /// <summary>
+    /// Each policy's note about the connection, in the slot of its <see cref="RequestPolicy.Index"/>: kept from one
+    /// request to the next (<see cref="Begin"/> leaves it), so a policy can reuse what it needs per request (a reader,
+    /// a buffer) without allocating.
+    /// </summary>
+    public Span<object?> ConnectionState => _connectionState;
 
     /// <summary>The refusal a policy returned, to be answered.</summary>
     public PolicyVerdict Refusal { get; set; }

@@ -51,7 +51,8 @@ public sealed class ProxyServer : IAsyncDisposable
         var connector = new UpstreamConnector(
             UpstreamEndpoint.FromUri(options.UpstreamUrl), options.UpstreamCaCertificates, options.UpstreamConnectTimeout, _timeProvider);
         _pool = new UpstreamPool(connector, options.UpstreamPoolIdleTimeout, options.UpstreamPrewarm, _timeProvider);
-        _context = new ProxyContext(options, _pool, policies, loggerFactory, _timeProvider, _shutdown.Token);
+        _context = new ProxyContext(
+            options, _pool, policies, loggerFactory, _timeProvider, _shutdown.Token, clientConnections: () => ConnectionCount);
 
         _idleTrim = _timeProvider.CreateTimer(static _ => TrimMemory(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
@@ -251,6 +252,9 @@ public sealed class ProxyServer : IAsyncDisposable
         await _idleTrim.DisposeAsync().ConfigureAwait(false);
         await _pool.DisposeAsync().ConfigureAwait(false);
         _context.Clients.Dispose();
+
+        // After the last request ended: its usage is in the last flush.
+        await _context.DisposeAsync().ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()

@@ -14,16 +14,32 @@ public static class UsageFormats
     /// <summary>Longer than any route below: a longer path is none of them.</summary>
     private const int MaxRouteLength = 32;
 
-    private static readonly (byte[] Path, UsageApi Api)[] s_routes =
+    /// <summary>The label of a route that is none of <see cref="s_routes"/>.</summary>
+    public const string OtherRoute = "other";
+
+    // The routes counted by name (the rest is OtherRoute, so a client cannot mint route labels): the token-reporting
+    // ones first, then Ollama's other API routes and the OpenAI model list.
+    private static readonly (byte[] Path, string Label, UsageApi Api)[] s_routes =
     [
-        ("/api/chat"u8.ToArray(), UsageApi.Ollama),
-        ("/api/generate"u8.ToArray(), UsageApi.Ollama),
-        ("/api/embed"u8.ToArray(), UsageApi.Ollama),
-        ("/v1/chat/completions"u8.ToArray(), UsageApi.OpenAi),
-        ("/v1/completions"u8.ToArray(), UsageApi.OpenAi),
-        ("/v1/embeddings"u8.ToArray(), UsageApi.OpenAi),
-        ("/v1/responses"u8.ToArray(), UsageApi.OpenAi),
-        ("/v1/messages"u8.ToArray(), UsageApi.Anthropic),
+        Route("/api/chat", UsageApi.Ollama),
+        Route("/api/generate", UsageApi.Ollama),
+        Route("/api/embed", UsageApi.Ollama),
+        Route("/v1/chat/completions", UsageApi.OpenAi),
+        Route("/v1/completions", UsageApi.OpenAi),
+        Route("/v1/embeddings", UsageApi.OpenAi),
+        Route("/v1/responses", UsageApi.OpenAi),
+        Route("/v1/messages", UsageApi.Anthropic),
+        Route("/api/embeddings", UsageApi.None),
+        Route("/api/tags", UsageApi.None),
+        Route("/api/ps", UsageApi.None),
+        Route("/api/show", UsageApi.None),
+        Route("/api/version", UsageApi.None),
+        Route("/api/pull", UsageApi.None),
+        Route("/api/push", UsageApi.None),
+        Route("/api/create", UsageApi.None),
+        Route("/api/copy", UsageApi.None),
+        Route("/api/delete", UsageApi.None),
+        Route("/v1/models", UsageApi.None),
     ];
 
     private enum MediaType : byte { Other, Json, JsonLines, EventStream }
@@ -37,8 +53,15 @@ public static class UsageFormats
     /// model policy compares it (percent-escapes decoded, runs of slashes as one, no trailing slash, any ASCII case), so
     /// a spelling the upstream serves is counted like the plain one.
     /// </summary>
-    public static UsageApi Classify(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> rest)
+    public static UsageApi Classify(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> rest) => Classify(prefix, rest, out _);
+
+    /// <summary>
+    /// Classifies the forwarded target as the other overload does, and names its route for the usage rows:
+    /// <c>/api/chat</c>, <c>/v1/models</c>, ..., or <see cref="OtherRoute"/> (a string that exists already: no allocation).
+    /// </summary>
+    public static UsageApi Classify(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> rest, out string route)
     {
+        route = OtherRoute;
         Span<byte> buffer = stackalloc byte[MaxRouteLength];
         if (!Gateway.RoutePath.TryNormalize(prefix, rest, buffer, out var length))
         {
@@ -46,10 +69,11 @@ public static class UsageFormats
         }
 
         var path = buffer[..length];
-        foreach (var (route, api) in s_routes)
+        foreach (var (known, label, api) in s_routes)
         {
-            if (Ascii.EqualsIgnoreCase(path, route))
+            if (Ascii.EqualsIgnoreCase(path, known))
             {
+                route = label;
                 return api;
             }
         }
@@ -107,6 +131,8 @@ public static class UsageFormats
 
         return found ? For(api, contentType) : UsageFormat.None;
     }
+
+    private static (byte[] Path, string Label, UsageApi Api) Route(string path, UsageApi api) => (Encoding.ASCII.GetBytes(path), path, api);
 
     /// <summary>The media type without its parameters (RFC 9110 §8.3.1), compared in any case.</summary>
     private static MediaType MediaTypeOf(ReadOnlySpan<byte> contentType)

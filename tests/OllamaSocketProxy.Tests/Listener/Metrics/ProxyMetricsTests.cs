@@ -29,6 +29,7 @@ public sealed class ProxyMetricsTests
             ClientConnections = () => 3,
             IdleUpstreamConnections = () => 2,
             BusyUpstreamConnections = () => 1,
+            UsageDbErrors = () => 2,
         });
         using var exporter = new PrometheusExporter(metrics.Meter);
 
@@ -39,8 +40,6 @@ public sealed class ProxyMetricsTests
         metrics.TokensCounted(Alice, GptOss, 10, 20);
         metrics.TokensCounted(Alice, GptOss, 5, 7);
         metrics.TokensCounted(Bob, Gemma, 12, completionTokens: null);
-        metrics.UsageDbError();
-        metrics.UsageDbError();
 
         var families = PrometheusClientParser.Parse(Scrapes.Of(exporter)).ToDictionary(f => f.Name);
 
