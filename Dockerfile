@@ -28,10 +28,17 @@ WORKDIR /app
 # SQLite (the usage database) is a native library the binary loads from its own folder: it ships beside it.
 COPY --from=build /src/publish/OllamaSocketProxy /src/publish/libe_sqlite3.so /app/
 
+# The usage database lives in /data, a volume (docker-compose.yml names it), so the root file system can stay
+# read-only; a named volume takes this folder's owner, the app user, when it is first mounted.
+RUN mkdir -p /data && chown "$APP_UID" /data
+ENV PROXY_USAGE_DB=/data/usage.db
+
 # Inside a container, loopback is unreachable from outside: listen on all interfaces and let the
 # port publication (docker-compose.yml: 127.0.0.1 by default) decide who can reach it.
 ENV PROXY_LISTEN=0.0.0.0:11434
-EXPOSE 11434
+# The admin listener (README.md#usage-and-metrics) stays on the container's loopback unless docker-compose.yml
+# moves it to all interfaces, which it does only when PROXY_ADMIN_TOKEN is set.
+EXPOSE 11434 11435
 
 USER $APP_UID
 

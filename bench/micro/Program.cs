@@ -8,10 +8,14 @@ ProxyServer.PreferInlineSocketCompletions();
 if (args is ["--check"])
 {
     // One round of the round-trip benchmark outside BenchmarkDotNet, to see it work (or where it hangs).
-    var roundTrip = new ProxyRoundTripBenchmarks();
-    await roundTrip.SetupAsync();
-    Console.WriteLine($"round trip: {await roundTrip.KeepAliveRequest()} bytes");
-    await roundTrip.CleanupAsync();
+    foreach (var usage in new[] { "off", "on" })
+    {
+        var roundTrip = new ProxyRoundTripBenchmarks { Usage = usage };
+        await roundTrip.SetupAsync();
+        Console.WriteLine($"round trip, usage {usage}: {await roundTrip.KeepAliveRequest()} bytes");
+        await roundTrip.CleanupAsync();
+    }
+
     return;
 }
 

@@ -12,6 +12,8 @@ namespace OllamaSocketProxy.Micro;
 /// One whole request through the real <see cref="ProxyServer"/> on a keep-alive connection: client socket →
 /// proxy → upstream socket and back, all on 127.0.0.1 in this process. The client and the upstream below are
 /// written to allocate nothing per request, so the Allocated column is what the proxy spends per request.
+/// <see cref="Usage"/> <c>on</c> counts usage as a default start does: the usage database (a file in the temp folder,
+/// flushed every 5 s by the recorder's own thread) and the admin listener's metrics; <c>off</c> turns both off.
 /// </summary>
 [MemoryDiagnoser]
 public class ProxyRoundTripBenchmarks
@@ -20,9 +22,10 @@ public class ProxyRoundTripBenchmarks
         "POST /api/chat HTTP/1.1\r\nHost: localhost:11434\r\nUser-Agent: bench\r\nAuthorization: Bearer proxy-token\r\n" +
         "Content-Type: application/json\r\nContent-Length: 27\r\n\r\n{\"model\":\"m\",\"stream\":true}");
 
+    // The last line carries token counts, so with usage on the reader finds and parses them.
     private static readonly byte[] UpstreamResponse = Encoding.ASCII.GetBytes(
         "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n" +
-        "f\r\n{\"done\":false}\n\r\ne\r\n{\"done\":true}\n\r\n0\r\n\r\n");
+        "f\r\n{\"done\":false}\n\r\n" + Chunk("{\"done\":true,\"prompt_eval_count\":26,\"eval_count\":282}\n") + "0\r\n\r\n");
 
     private readonly byte[] _receive = new byte[64 * 1024];
     private Socket _upstreamListener = null!;
@@ -30,6 +33,11 @@ public class ProxyRoundTripBenchmarks
     private Socket _client = null!;
     private int _responseLength;
     private int _upstreamRequestLength;
+    private string? _usageDatabase;
+
+    /// <summary><c>off</c>: no usage database, no admin listener; <c>on</c>: both, as the defaults have them.</summary>
+    [Params("off", "on")]
+    public string Usage { get; set; } = "off";
 
     [GlobalSetup]
     public async Task SetupAsync()
@@ -46,6 +54,8 @@ public class ProxyRoundTripBenchmarks
             ["PROXY_LISTEN"] = "127.0.0.1:0",
             ["OLLAMA_UPSTREAM_URL"] = $"http://127.0.0.1:{upstreamPort}",
             ["PROXY_ACCESS_LOG"] = "false",
+            ["PROXY_USAGE_DB"] = Usage == "on" ? _usageDatabase = Path.Combine(Path.GetTempPath(), $"micro-usage-{Guid.NewGuid():N}.db") : "off",
+            ["PROXY_ADMIN_LISTEN"] = Usage == "on" ? "127.0.0.1:0" : "off",
         });
         _proxy = new ProxyServer(options, NullLoggerFactory.Instance);
         await _proxy.StartAsync(CancellationToken.None);
@@ -131,5 +141,14 @@ public class ProxyRoundTripBenchmarks
         _client.Dispose();
         await _proxy.DisposeAsync();
         _upstreamListener.Dispose();
+        if (_usageDatabase is not null)
+        {
+            foreach (var file in new[] { _usageDatabase, _usageDatabase + "-wal", _usageDatabase + "-shm" })
+            {
+                File.Delete(file);
+            }
+        }
     }
+
+    private static string Chunk(string data) => $"{data.Length:x}\r\n{data}\r\n";
 }
