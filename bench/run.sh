@@ -3,7 +3,10 @@
 #   direct  - wrk straight to the TLS upstream (the limit),
 #   nginx   - nginx doing this proxy's job (bench/nginx/proxy.conf.in), one worker,
 #   yarp    - the YARP peer app (bench/yarp),
-#   proxy   - OllamaSocketProxy, Native AOT build of src/Listener,
+#   proxy   - OllamaSocketProxy, Native AOT build of src/Listener, as it starts by default: counting usage into
+#             its SQLite file, with the admin listener (metrics) up,
+#   proxy-nousage - the same binary with PROXY_USAGE_DB=off and PROXY_ADMIN_LISTEN=off, for the cost of counting
+#             (not in the default targets: --targets "nginx proxy proxy-nousage"),
 # with nginx over TLS as the upstream (bench/nginx/upstream.conf.in) and wrk as the client.
 # Targets run interleaved, in rounds; the medians go into a Markdown table printed at the end
 # and written to bench/results/. Every response is checked (2xx, exact body length): a target
@@ -64,8 +67,8 @@ IDLE_CONNECTIONS=1000
 # Ports on 127.0.0.1 only. The stream upstream gets its own instance of every proxy.
 UPSTREAM_PORT=18443
 STREAM_UPSTREAM_PORT=18444
-declare -A PORT=([nginx]=18081 [yarp]=18082 [proxy]=18083)
-declare -A STREAM_PORT=([nginx]=18181 [yarp]=18182 [proxy]=18183)
+declare -A PORT=([nginx]=18081 [yarp]=18082 [proxy]=18083 [proxy-nousage]=18084)
+declare -A STREAM_PORT=([nginx]=18181 [yarp]=18182 [proxy]=18183 [proxy-nousage]=18184)
 TOKEN=bench-client-token-0123456789
 UPSTREAM_KEY=bench-upstream-key-9876543210
 CLK_TCK=$(getconf CLK_TCK)
@@ -120,7 +123,7 @@ install_tools() {
   command -v curl >/dev/null || missing+=(curl)
   command -v cc >/dev/null || missing+=(gcc)
   command -v node >/dev/null || missing+=(nodejs)
-  if [[ " $TARGETS " == *" proxy "* && $PROXY_BUILD == aot ]]; then
+  if [[ " $TARGETS " == *" proxy"* && $PROXY_BUILD == aot ]]; then
     command -v clang >/dev/null || missing+=(clang)
     [[ -e /usr/include/zlib.h ]] || missing+=(zlib1g-dev)
   fi
@@ -249,10 +252,13 @@ target_command() {
       echo env YARP_LISTEN=127.0.0.1:$port YARP_UPSTREAM_URL=https://localhost:$upstream_port \
         YARP_UPSTREAM_CA_FILE=$WORK/tls/ca.crt YARP_AUTH_TOKEN=$TOKEN YARP_UPSTREAM_KEY=$UPSTREAM_KEY \
         "$WORK/yarp/YarpPeer" ;;
-    proxy)
+    proxy|proxy-nousage)
+      # The admin listener on a port of its own choosing: several instances run at once.
+      local usage="PROXY_USAGE_DB=$WORK/run/$instance-usage.db PROXY_ADMIN_LISTEN=127.0.0.1:0"
+      [[ $target == proxy ]] || usage="PROXY_USAGE_DB=off PROXY_ADMIN_LISTEN=off"
       echo env OLLAMA_API_KEY=$UPSTREAM_KEY PROXY_AUTH_TOKEN=$TOKEN PROXY_LISTEN=127.0.0.1:$port \
         OLLAMA_UPSTREAM_URL=https://localhost:$upstream_port OLLAMA_UPSTREAM_CA_FILE=$WORK/tls/ca.crt \
-        PROXY_ACCESS_LOG=false PROXY_UPSTREAM_PREWARM=16 $PROXY_ENV "$PROXY_BIN" ;;
+        PROXY_ACCESS_LOG=false PROXY_UPSTREAM_PREWARM=16 $usage $PROXY_ENV "$PROXY_BIN" ;;
   esac
 }
 
@@ -467,7 +473,7 @@ main() {
     case $t in
       direct|nginx) targets+=("$t") ;;
       yarp) build_yarp; targets+=(yarp) ;;
-      proxy) if build_proxy; then targets+=(proxy); fi ;;
+      proxy|proxy-nousage) if [[ -n $PROXY_BIN ]] || build_proxy; then targets+=("$t"); fi ;;
       *) die "unknown target $t" ;;
     esac
   done
