@@ -27,6 +27,12 @@ public enum KnownField : byte
     Origin,
     AccessControlRequestMethod,
     AccessControlRequestHeaders,
+
+    /// <summary>
+    /// Any other <c>Access-Control-*</c> field (<c>-Allow-Origin</c>, <c>-Allow-Credentials</c>, ...): the CORS fields of a
+    /// response. A request that carries one passes it on like any other.
+    /// </summary>
+    AccessControl,
 }
 
 internal static class KnownFields
@@ -53,6 +59,7 @@ internal static class KnownFields
         16 when Ascii.EqualsIgnoreCase(name, "proxy-connection"u8) => KnownField.ProxyConnection,
         17 when Ascii.EqualsIgnoreCase(name, "transfer-encoding"u8) => KnownField.TransferEncoding,
         19 when Ascii.EqualsIgnoreCase(name, "proxy-authorization"u8) => KnownField.ProxyAuthorization,
+        > 15 when Ascii.EqualsIgnoreCase(name[..15], "access-control-"u8) => KnownField.AccessControl,
         _ => KnownField.Other,
     };
 }

@@ -95,6 +95,10 @@ public static class ResponseHeadWriter
         KnownField.TransferEncoding or KnownField.Trailer => !dechunk,
         var known when HopByHop.Contains(known) => false,
 
+        // CORS is the proxy's to answer (its origin list, docs/BEHAVIOUR.md#cors): an upstream's own
+        // Access-Control-Allow-Origin, "*" say, would let a page the list refuses read the answer, or make a second one.
+        KnownField.AccessControl => false,
+
         // Any other field passes unless Connection names it (RFC 9110 §7.6.1).
         _ => !head.IsNamedByConnection(field.Name(head.Bytes)),
     };

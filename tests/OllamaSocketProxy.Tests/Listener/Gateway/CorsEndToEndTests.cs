@@ -47,6 +47,33 @@ public sealed class CorsEndToEndTests
         AssertAllowsOrigin(response, LocalOrigin);
     }
 
+    [TestCase(null)]
+    [TestCase(LocalOrigin)]
+    [TestCase("https://evil.example")]
+    public async Task UpstreamCorsFields_AreNeverRelayed_OnlyTheProxysOwn(string? origin)
+    {
+        await using var gateway = await GatewayHarness.StartAsync(
+            exchange => exchange.RespondAsync(200, "application/json", "{}",
+                "Access-Control-Allow-Origin: *", "access-control-allow-credentials: true", "Access-Control-Expose-Headers: X-Secret",
+                "X-Access-Control-Note: kept"),
+            []);
+
+        var response = await gateway.SendAsync(gateway.Get(null, "/api/tags", origin is null ? "" : $"Origin: {origin}\r\n"));
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(200), response.Describe());
+            var cors = response.Headers.Names.Where(name => name.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase));
+            Assert.That(cors, Is.EqualTo(origin == LocalOrigin ? new[] { "Access-Control-Allow-Origin" } : []), response.Describe());
+            Assert.That(response.Headers.Names, Does.Contain("X-Access-Control-Note"));
+        }
+
+        if (origin == LocalOrigin)
+        {
+            AssertAllowsOrigin(response, LocalOrigin);
+        }
+    }
+
     [Test]
     public async Task MatchingOrigin_GetsAllowOriginOnAMissingToken401()
     {
