@@ -16,8 +16,13 @@ public static class ResponseHeadWriter
     /// none: RFC 9110 §6.6.1, a recipient with a clock that forwards a response without Date MUST append one.
     /// </param>
     /// <param name="extraFields">Whole field lines the proxy adds to a final response (CORS, for example).</param>
+    /// <param name="omitContentLength">
+    /// Leave the upstream's Content-Length out: a HEAD answer whose GET body the proxy would rewrite (RFC 9110 §9.3.2
+    /// lets a HEAD answer omit fields whose values are only known while making the content).
+    /// </param>
     public static void Write(
-        IBufferWriter<byte> output, ResponseHead head, bool dechunk, bool close, ReadOnlySpan<byte> dateField, ReadOnlySpan<byte> extraFields = default)
+        IBufferWriter<byte> output, ResponseHead head, bool dechunk, bool close, ReadOnlySpan<byte> dateField, ReadOnlySpan<byte> extraFields = default,
+        bool omitContentLength = false)
     {
         var bytes = head.Bytes;
         var dateRelayed = false;
@@ -25,7 +30,7 @@ public static class ResponseHeadWriter
         output.Write("\r\n"u8);
         foreach (var field in head.Fields)
         {
-            if (IsRelayed(head, field, dechunk))
+            if (IsRelayed(head, field, dechunk) && !(omitContentLength && field.Known == KnownField.ContentLength))
             {
                 output.Write(field.Line(bytes));
                 output.Write("\r\n"u8);

@@ -236,8 +236,12 @@ internal sealed partial class ResponseRelay : IBodyObserver
         Request.Dechunk = head.Version == Http1Version.Http10 && response.TransferCoding != TransferCoding.None;
         Request.CloseAfterResponse = head.WantsClose || _connection.Stopping || framing.Kind == BodyKind.UntilClose;
         var before = output.UnflushedBytes;
+
+        // HEAD of an answer that GET would get rewritten (a filtered model list): the upstream's length is not its length.
+        var omitLength = head.Method == RequestMethod.Head && Request.ResponseTransform is { } rewrite && rewrite.Applies(response);
         ResponseHeadWriter.Write(
-            output, response, Request.Dechunk, Request.CloseAfterResponse, _connection.Context.Date.FieldLine, Request.ResponseFields.WrittenSpan);
+            output, response, Request.Dechunk, Request.CloseAfterResponse, _connection.Context.Date.FieldLine, Request.ResponseFields.WrittenSpan,
+            omitLength);
         Request.Log.BytesOut += output.UnflushedBytes - before;
         Request.Log.MarkFirstByte(_connection.Context.TimeProvider, response.StatusCode);
         Request.ResponseStarted = true;

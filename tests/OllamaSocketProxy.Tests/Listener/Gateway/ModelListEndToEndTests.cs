@@ -49,6 +49,31 @@ public sealed class ModelListEndToEndTests
         Assert.That((await client.ReadResponseAsync()).StatusCode, Is.EqualTo(200));
     }
 
+    [Test]
+    public async Task HeadOfAFilteredList_SaysNoLengthOfTheUnfilteredOne_AnUnrestrictedClientGetsIt()
+    {
+        var kids = new GatewayClient("kids", models: ["gemma3:4b"]);
+        var everything = new GatewayClient("laptop");
+        var fullLength = Encoding.UTF8.GetByteCount(OllamaList);
+        await using var gateway = await GatewayHarness.StartAsync(
+            exchange => exchange.WriteAsync($"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {fullLength}\r\n\r\n"),
+            [kids, everything]);
+        var client = await gateway.ConnectAsync();
+
+        await client.SendAsync(gateway.Get(kids, "/api/tags").Replace("GET ", "HEAD ", StringComparison.Ordinal));
+        var filtered = await client.ReadResponseAsync("HEAD");
+        await client.SendAsync(gateway.Get(everything, "/api/tags").Replace("GET ", "HEAD ", StringComparison.Ordinal));
+        var unfiltered = await client.ReadResponseAsync("HEAD");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(filtered.StatusCode, Is.EqualTo(200), filtered.Describe());
+            Assert.That(filtered.Headers.Contains("Content-Length"), Is.False, filtered.Describe());
+            Assert.That(filtered.Headers.Contains("Content-Type"), Is.True, filtered.Describe());
+            Assert.That(unfiltered.Head.ContentLength, Is.EqualTo(fullLength), unfiltered.Describe());
+        }
+    }
+
     [TestCase("/api/tags")]
     [TestCase("/v1/models")]
     public async Task ChunkedUpstreamList_IsFilteredAndSentWithContentLength(string target)
