@@ -133,6 +133,32 @@ public sealed class UsageEndToEndTests
         }
     }
 
+    [Test]
+    public async Task CorruptDatabase_NeverStopsARequest_AndIsLoggedOnce()
+    {
+        using var folder = new TemporaryFolder();
+        var database = folder.File("usage.db");
+        var garbage = new byte[8192];
+        new Random(7).NextBytes(garbage);
+        await File.WriteAllBytesAsync(database, garbage);
+
+        await using var gateway = await GatewayHarness.StartAsync(
+            exchange => exchange.RespondAsync(200, "application/json", UsageSamples.OllamaChatAnswer.Body), [], variables: Variables(database));
+        for (var i = 0; i < 3; i++)
+        {
+            var response = await gateway.SendAsync(gateway.Post(null, "/api/chat", $$"""{"model":"{{Model}}"}"""));
+            Assert.That(response.StatusCode, Is.EqualTo(200), response.Describe());
+        }
+
+        await gateway.Logs.WaitForLineAsync(line => line.Contains("failing", StringComparison.Ordinal));
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(gateway.Logs.Lines.Count(line => line.Contains("Usage database", StringComparison.Ordinal) && line.Contains("failing", StringComparison.Ordinal)),
+                Is.EqualTo(1), string.Join("\n", gateway.Logs.Lines));
+            Assert.That(await File.ReadAllBytesAsync(database), Is.EqualTo(garbage), "a corrupt file is never overwritten");
+        }
+    }
+
     private static Dictionary<string, string?> Variables(string database) => new() { ["PROXY_USAGE_DB"] = database };
 
     private static (string Route, string ContentType) RouteOf(UsageFormat format) => format switch
