@@ -41,13 +41,10 @@ internal sealed class ModelAccessPolicy(bool accessLog) : RequestPolicy
         var bodyRoute = route is GatewayRouteKind.ModelInBody or GatewayRouteKind.ModelOrNameInBody or GatewayRouteKind.Other;
         if (bodyRoute && !request.BodyHeld && request.Framing.Kind != BodyKind.None && !models.AllowsEverything)
         {
-            // The model must be read before anything goes upstream: only a body the proxy holds whole can be, and a
-            // body behind Expect: 100-continue is not held (RFC 9110 §10.1.1: 417 says the expectation is not met).
+            // The model must be read before anything goes upstream: only a body the proxy holds whole can be.
             return request.Framing.Kind == BodyKind.Chunked
                 ? Refuse(411, "a client with a model list must send its body with Content-Length"u8)
-                : request.Head.ExpectsContinue
-                    ? Refuse(417, "a client with a model list must send its body without Expect: 100-continue"u8)
-                    : Refuse(413, "a client with a model list may send a body of at most 1 MiB"u8);
+                : Refuse(413, "a client with a model list may send a body of at most 1 MiB"u8);
         }
 
         Span<byte> name = stackalloc byte[RequestModel.MaxNameLength];

@@ -162,6 +162,11 @@ internal sealed class ClientConnection
                     }
 
                     input.AdvanceTo(buffer.Start, buffer.End);
+                    if (Request.ContinueSent && Responses.Output.UnflushedBytes > 0 && !await Responses.FlushAsync().ConfigureAwait(false))
+                    {
+                        return false;
+                    }
+
                     continue;
                 case Decision.AnsweredLocally:
                     input.AdvanceTo(headEnd);

@@ -40,6 +40,9 @@ internal sealed class RequestContext(int policyCount = 0)
     /// <summary>The held body (empty when there is none or it is streamed); valid until the request is sent.</summary>
     public ReadOnlySequence<byte> HeldBody { get; set; }
 
+    /// <summary>The proxy answered the client's <c>Expect: 100-continue</c> with its own <c>100 Continue</c>.</summary>
+    public bool ContinueSent { get; set; }
+
     /// <summary>Whether the request can be sent again: nothing reached the client and the body is held.</summary>
     public bool CanResend => BodyHeld && !ResponseStarted;
 
@@ -107,6 +110,7 @@ internal sealed class RequestContext(int policyCount = 0)
         Framing = default;
         BodyHeld = false;
         HeldBody = default;
+        ContinueSent = false;
         Client = null;
         Model = null;
         UpstreamAuthorization = default;

@@ -74,11 +74,19 @@ internal sealed class RequestIntake(ClientConnection connection)
         }
 
         var held = framing.Kind == BodyKind.None
-            || (framing.Kind == BodyKind.ContentLength && framing.Length <= context.HeldBodyLimit && !head.ExpectsContinue);
+            || (framing.Kind == BodyKind.ContentLength && framing.Length <= context.HeldBodyLimit);
         if (held)
         {
             if (reader.Remaining < framing.Length)
             {
+                if (head.ExpectsContinue && !request.ContinueSent)
+                {
+                    // RFC 9110 §10.1.1: the caller is authenticated and waits to send its small body, which is then
+                    // held like any other. The 100 goes out with the next flush, before the wait for the body.
+                    connection.Responses.Output.Write(LocalResponse.Continue);
+                    request.ContinueSent = true;
+                }
+
                 // Parsed again once the rest of the small body is in: cheap, and the bytes stay in one buffer.
                 return Decision.NeedMore;
             }
