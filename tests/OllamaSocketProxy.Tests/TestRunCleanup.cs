@@ -3,15 +3,17 @@ using OllamaSocketProxy.Tests.Infrastructure;
 namespace OllamaSocketProxy.Tests;
 
 /// <summary>
-/// Removes the test CA's temporary folder once every test has run. In the root namespace, so it runs after the tests
-/// of every folder: all that start a proxy share the one CA.
+/// Removes the test CA's temporary folder and closes the shared headless browser once every test has run. In the root
+/// namespace, so it runs after the tests of every folder: all that start a proxy share the one CA, and all that open
+/// a page share the one browser.
 /// </summary>
 [SetUpFixture]
 public sealed class TestRunCleanup
 {
     [OneTimeTearDown]
-    public void DeleteTemporaryFiles()
+    public async Task DeleteTemporaryFilesAndCloseBrowser()
     {
+        await HeadlessChromium.CloseAsync();
         if (TestCertificates.IsCreated)
         {
             Directory.Delete(TestCertificates.Shared.Directory, recursive: true);
