@@ -7,13 +7,15 @@
 #             its SQLite file, with the admin listener (metrics) up,
 #   proxy-nousage - the same binary with PROXY_USAGE_DB=off and PROXY_ADMIN_LISTEN=off, for the cost of counting
 #             (not in the default targets: --targets "nginx proxy proxy-nousage"),
+#   proxy-base - the proxy built the same way from another commit (--baseline REF) and run with the
+#             same environment, for a before/after in one run: --baseline f39c3d9 --targets "nginx proxy-base proxy",
 # with nginx over TLS as the upstream (bench/nginx/upstream.conf.in) and wrk as the client.
 # Targets run interleaved, in rounds; the medians go into a Markdown table printed at the end
 # and written to bench/results/. Every response is checked (2xx, exact body length): a target
 # with a wrong answer fails the run.
 #
 # usage: bench/run.sh [--quick] [--rounds N] [--duration SECONDS] [--targets "direct nginx yarp proxy"]
-#                     [--proxy-jit] [--proxy-env "NAME=VALUE ..."] [--wait-quiet SECONDS]
+#                     [--proxy-jit] [--proxy-env "NAME=VALUE ..."] [--wait-quiet SECONDS] [--baseline REF]
 #   --quick      one round of short runs; fits in two minutes once the builds are cached
 #   --proxy-jit  measure a framework-dependent (JIT) build of the proxy instead of Native AOT,
 #                for when the AOT publish does not work yet; the table says so
@@ -21,6 +23,8 @@
 #                to try one without a rebuild); the table names them
 #   --wait-quiet first wait up to SECONDS for the machine to be idle (under 10 % busy), for
 #                shared machines where builds and tests come and go
+#   --baseline   the git commit (or branch, tag) that proxy-base is built from: a detached worktree of it
+#                in bench/.work/baseline/, published to its own folder; adds proxy-base to the targets
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,6 +42,7 @@ QUICK=0
 PROXY_BUILD=aot
 PROXY_ENV=""
 WAIT_QUIET=0
+BASELINE=""
 COMMAND_LINE="bench/run.sh $*"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -48,11 +53,14 @@ while [[ $# -gt 0 ]]; do
     --proxy-jit) PROXY_BUILD=jit ;;
     --proxy-env) PROXY_ENV=$2; shift ;;
     --wait-quiet) WAIT_QUIET=$2; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --baseline) BASELINE=$2; shift ;;
+    -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
+# --baseline without proxy-base in --targets: measure it beside the rest.
+[[ -z $BASELINE || " $TARGETS " == *" proxy-base "* ]] || TARGETS="$TARGETS proxy-base"
 
 # Scenarios: name, connections, path, extra wrk header.
 SCENARIOS=(keepalive-64 keepalive-256 close-16 body16k-64)
@@ -67,8 +75,8 @@ IDLE_CONNECTIONS=1000
 # Ports on 127.0.0.1 only. The stream upstream gets its own instance of every proxy.
 UPSTREAM_PORT=18443
 STREAM_UPSTREAM_PORT=18444
-declare -A PORT=([nginx]=18081 [yarp]=18082 [proxy]=18083 [proxy-nousage]=18084)
-declare -A STREAM_PORT=([nginx]=18181 [yarp]=18182 [proxy]=18183 [proxy-nousage]=18184)
+declare -A PORT=([nginx]=18081 [yarp]=18082 [proxy]=18083 [proxy-nousage]=18084 [proxy-base]=18085)
+declare -A STREAM_PORT=([nginx]=18181 [yarp]=18182 [proxy]=18183 [proxy-nousage]=18184 [proxy-base]=18185)
 TOKEN=bench-client-token-0123456789
 UPSTREAM_KEY=bench-upstream-key-9876543210
 CLK_TCK=$(getconf CLK_TCK)
@@ -179,45 +187,81 @@ build_yarp() {
     >"$WORK/logs/yarp-publish.log" 2>&1 || die "YARP build failed: see $WORK/logs/yarp-publish.log"
 }
 
-PROXY_BIN=""
-PROXY_LABEL=proxy
-build_proxy() {
-  local csproj=$REPO/src/Listener/Listener.csproj out publish_log=$WORK/logs/proxy-publish-$PROXY_BUILD.log
-  [[ -e $csproj ]] || { log "no src/Listener/Listener.csproj: skipping the proxy target"; return 1; }
+# Publishes src/Listener of the source tree SRC to OUT (Native AOT, or framework-dependent with
+# --proxy-jit), unless the binary there is newer than SRC's sources, and sets LISTENER_BIN to it, started
+# under the name LINK: a symlink, so a broad `pkill OllamaSocketProxy` by other work on a shared machine (a
+# test run cleaning up) does not end the benchmark's instances halfway. Returns 1, saying why, without one.
+LISTENER_BIN=""
+publish_listener() { # SRC OUT ARTIFACTS LINK WHAT
+  local src=$1 out=$2 artifacts=$3 link=$4 what=$5
+  local csproj=$src/src/Listener/Listener.csproj publish_log=$WORK/logs/$what-publish-$PROXY_BUILD.log
+  LISTENER_BIN=""
+  [[ -e $csproj ]] || { log "no src/Listener/Listener.csproj in $src: skipping the $what target"; return 1; }
   if [[ $PROXY_BUILD == aot ]]; then
-    out=$WORK/proxy
-    PROXY_LABEL="proxy"
-    if stale "$out/OllamaSocketProxy" "$REPO/src" "$REPO/Directory.Build.props"; then
-      log "publishing the proxy as Native AOT (src/Listener)"
+    if stale "$out/OllamaSocketProxy" "$src/src" "$src/Directory.Build.props"; then
+      log "publishing $what as Native AOT ($src/src/Listener)"
       if ! dotnet publish "$csproj" -c Release -r linux-x64 -p:PublishAot=true -o "$out" \
-          --artifacts-path "$WORK/artifacts/proxy-aot" >"$publish_log" 2>&1; then
-        log "the Native AOT publish of the proxy failed; its warnings and errors:"
+          --artifacts-path "$artifacts" >"$publish_log" 2>&1; then
+        log "the Native AOT publish of $what failed; its warnings and errors:"
         grep -E ': (warning|error) ' "$publish_log" | sed 's/ \[.*\]$//' | sort -u | head -40 >&2 || true
-        log "skipping the proxy target (full log: $publish_log; --proxy-jit measures a JIT build)"
+        log "skipping the $what target (full log: $publish_log; --proxy-jit measures a JIT build)"
         return 1
       fi
       if grep -qE ': warning ' "$publish_log"; then
-        log "the Native AOT publish succeeded with warnings:"
+        log "the Native AOT publish of $what succeeded with warnings:"
         grep -E ': warning ' "$publish_log" | sed 's/ \[.*\]$//' | sort -u | head -40 >&2
       fi
     fi
-    PROXY_BIN=$out/OllamaSocketProxy
-  else
-    out=$WORK/proxy-jit
-    PROXY_LABEL="proxy (JIT)"
-    if stale "$out/OllamaSocketProxy.dll" "$REPO/src" "$REPO/Directory.Build.props"; then
-      log "building the proxy framework-dependent (JIT), src/Listener"
-      dotnet publish "$csproj" -c Release -o "$out" --artifacts-path "$WORK/artifacts/proxy-jit" \
-        >"$publish_log" 2>&1 || { log "proxy build failed: see $publish_log; skipping it"; return 1; }
-    fi
-    PROXY_BIN=$out/OllamaSocketProxy
+  elif stale "$out/OllamaSocketProxy.dll" "$src/src" "$src/Directory.Build.props"; then
+    log "building $what framework-dependent (JIT), $src/src/Listener"
+    dotnet publish "$csproj" -c Release -o "$out" --artifacts-path "$artifacts" \
+      >"$publish_log" 2>&1 || { log "the build of $what failed: see $publish_log; skipping it"; return 1; }
   fi
+  [[ -x $out/OllamaSocketProxy ]] || { log "no $out/OllamaSocketProxy after the build: skipping the $what target"; return 1; }
+  ln -sf OllamaSocketProxy "$out/$link"
+  LISTENER_BIN=$out/$link
+}
+
+PROXY_BIN=""
+PROXY_LABEL=proxy
+build_proxy() {
+  local out=$WORK/proxy
+  [[ $PROXY_BUILD == aot ]] || out=$WORK/proxy-jit
+  publish_listener "$REPO" "$out" "$WORK/artifacts/proxy-$PROXY_BUILD" bench-proxy proxy || return 1
+  PROXY_BIN=$LISTENER_BIN
+  PROXY_LABEL=proxy
+  [[ $PROXY_BUILD == aot ]] || PROXY_LABEL="proxy (JIT)"
   [[ -z $PROXY_ENV ]] || PROXY_LABEL="$PROXY_LABEL ($PROXY_ENV)"
-  [[ -x $PROXY_BIN ]] || { log "no $PROXY_BIN after the build: skipping the proxy target"; return 1; }
-  # Started under its own name, so a broad `pkill OllamaSocketProxy` by other work on a shared
-  # machine (a test run cleaning up) does not end the benchmark's instances halfway.
-  ln -sf "$(basename "$PROXY_BIN")" "$(dirname "$PROXY_BIN")/bench-proxy"
-  PROXY_BIN=$(dirname "$PROXY_BIN")/bench-proxy
+}
+
+# proxy-base: the proxy built the same way from another commit (--baseline REF), checked out as a
+# detached git worktree under bench/.work/baseline/ (kept, and reused while it is at that commit).
+BASE_BIN=""
+BASE_LABEL=proxy-base
+BASE_COMMIT=""
+build_baseline() {
+  local sha dir head=""
+  sha=$(git -C "$REPO" rev-parse --verify --quiet "$BASELINE^{commit}") || die "--baseline $BASELINE: no such commit"
+  BASE_COMMIT=$sha
+  dir=$WORK/baseline/${sha:0:12}
+  # $dir/.git first: without it, git would answer for the repository around bench/.work.
+  if [[ -e $dir/.git ]]; then head=$(git -C "$dir" rev-parse HEAD 2>/dev/null || true); fi
+  if [[ $head != "$sha" ]]; then
+    log "checking out $BASELINE ($(git -C "$REPO" rev-parse --short "$sha")) as a worktree in $dir"
+    rm -rf "$dir"
+    git -C "$REPO" worktree prune
+    mkdir -p "$WORK/baseline"
+    git -C "$REPO" worktree add --detach "$dir" "$sha" >"$WORK/logs/baseline-worktree.log" 2>&1 ||
+      die "git worktree add of $BASELINE failed: see $WORK/logs/baseline-worktree.log"
+  fi
+  publish_listener "$dir" "$WORK/proxy-base/${sha:0:12}-$PROXY_BUILD" "$WORK/artifacts/proxy-base-${sha:0:12}-$PROXY_BUILD" \
+    bench-proxy-base "proxy-base" || return 1
+  BASE_BIN=$LISTENER_BIN
+  local short; short=$(git -C "$REPO" rev-parse --short "$sha")
+  BASE_LABEL="proxy-base ($BASELINE)"
+  [[ $sha == "$BASELINE"* ]] || BASE_LABEL="proxy-base ($BASELINE, $short)"
+  [[ $PROXY_BUILD == aot ]] || BASE_LABEL="$BASE_LABEL (JIT)"
+  [[ -z $PROXY_ENV ]] || BASE_LABEL="$BASE_LABEL ($PROXY_ENV)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -252,13 +296,16 @@ target_command() {
       echo env YARP_LISTEN=127.0.0.1:$port YARP_UPSTREAM_URL=https://localhost:$upstream_port \
         YARP_UPSTREAM_CA_FILE=$WORK/tls/ca.crt YARP_AUTH_TOKEN=$TOKEN YARP_UPSTREAM_KEY=$UPSTREAM_KEY \
         "$WORK/yarp/YarpPeer" ;;
-    proxy|proxy-nousage)
-      # The admin listener on a port of its own choosing: several instances run at once.
-      local usage="PROXY_USAGE_DB=$WORK/run/$instance-usage.db PROXY_ADMIN_LISTEN=127.0.0.1:0"
-      [[ $target == proxy ]] || usage="PROXY_USAGE_DB=off PROXY_ADMIN_LISTEN=off"
+    proxy|proxy-nousage|proxy-base)
+      # The admin listener on a port of its own choosing: several instances run at once. proxy-base gets
+      # the same environment; a build from before the usage database warns about the two variables it
+      # does not know, and runs as it always did.
+      local usage="PROXY_USAGE_DB=$WORK/run/$instance-usage.db PROXY_ADMIN_LISTEN=127.0.0.1:0" bin=$PROXY_BIN
+      [[ $target != proxy-nousage ]] || usage="PROXY_USAGE_DB=off PROXY_ADMIN_LISTEN=off"
+      [[ $target != proxy-base ]] || bin=$BASE_BIN
       echo env OLLAMA_API_KEY=$UPSTREAM_KEY PROXY_AUTH_TOKEN=$TOKEN PROXY_LISTEN=127.0.0.1:$port \
         OLLAMA_UPSTREAM_URL=https://localhost:$upstream_port OLLAMA_UPSTREAM_CA_FILE=$WORK/tls/ca.crt \
-        PROXY_ACCESS_LOG=false PROXY_UPSTREAM_PREWARM=16 $usage $PROXY_ENV "$PROXY_BIN" ;;
+        PROXY_ACCESS_LOG=false PROXY_UPSTREAM_PREWARM=16 $usage $PROXY_ENV "$bin" ;;
   esac
 }
 
@@ -474,6 +521,9 @@ main() {
       direct|nginx) targets+=("$t") ;;
       yarp) build_yarp; targets+=(yarp) ;;
       proxy|proxy-nousage) if [[ -n $PROXY_BIN ]] || build_proxy; then targets+=("$t"); fi ;;
+      proxy-base)
+        [[ -n $BASELINE ]] || die "the proxy-base target needs --baseline REF"
+        if build_baseline; then targets+=(proxy-base); fi ;;
       *) die "unknown target $t" ;;
     esac
   done
@@ -536,6 +586,8 @@ main() {
     printf '"nginx":"%s","wrk":"%s","dotnet":"%s","node":"%s","commit":"%s","proxy_label":"%s",' \
       "$(nginx -v 2>&1 | sed 's|.*/||')" "$(dpkg-query -W -f='${Version}' wrk 2>/dev/null)" "$(dotnet --version)" \
       "$(node --version)" "$commit" "$PROXY_LABEL"
+    printf '"labels":{"proxy":"%s","proxy-base":"%s"},"baseline":"%s","baseline_commit":"%s",' \
+      "$PROXY_LABEL" "$BASE_LABEL" "$BASELINE" "$BASE_COMMIT"
     printf '"busy_before":%d,"busy_after":%d,"targets":["%s"],"stream_runs":%d,"streams":%d,"stream_chunks":%d,"stream_interval_ms":%d,"idle_connections":%d,"chat_len":%d,"big_len":%d}\n' \
       "$busy_before" "$busy_after" "$(IFS=,; echo "${targets[*]}" | sed 's/,/","/g')" "$((ROUNDS * STREAM_RUNS))" "$STREAMS" "$STREAM_CHUNKS" "$STREAM_INTERVAL_MS" "$IDLE_CONNECTIONS" \
       "${#CHAT_BODY}" "$BIG_LEN"

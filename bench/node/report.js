@@ -7,7 +7,7 @@ const fs = require('fs');
 
 const meta = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const raw = fs.readFileSync(process.argv[3], 'utf8').split('\n').filter(Boolean).map(line => JSON.parse(line));
-const label = target => target === 'proxy' ? meta.proxy_label : target;
+const label = target => (meta.labels && meta.labels[target]) || (target === 'proxy' ? meta.proxy_label : target);
 const scenarios = [
   ['keepalive-64', 'keep-alive, 64 connections'],
   ['keepalive-256', 'keep-alive, 256 connections'],
@@ -46,7 +46,8 @@ const line = text => out.push(text);
 line(`## Results ${meta.date}${meta.quick ? ' (--quick)' : ''}`);
 line('');
 line(`\`${meta.command}\` on ${meta.cores} cores (${meta.cpu}), ${meta.memory_gib} GiB, ${meta.os}, kernel ${meta.kernel}; ` +
-  `nginx ${meta.nginx}, wrk ${meta.wrk}, .NET SDK ${meta.dotnet}, Node ${meta.node}; commit ${meta.commit}. ` +
+  `nginx ${meta.nginx}, wrk ${meta.wrk}, .NET SDK ${meta.dotnet}, Node ${meta.node}; commit ${meta.commit}` +
+  (meta.targets.includes('proxy-base') ? `; proxy-base built the same way from ${meta.baseline} (${meta.baseline_commit.slice(0, 12)})` : '') + '. ' +
   `${meta.rounds} round(s) of ${meta.duration_s} s per scenario and target, interleaved; medians over rounds. ` +
   `wrk -t 2; responses checked: 2xx and exactly ${meta.chat_len} (or ${meta.big_len}) body bytes. ` +
   `Other work on the machine: ${meta.busy_before}% CPU busy just before the run, ${meta.busy_after}% just after.`);
