@@ -11,11 +11,14 @@
 #             same environment, for a before/after in one run: --baseline f39c3d9 --targets "nginx proxy-base proxy",
 # with nginx over TLS as the upstream (bench/nginx/upstream.conf.in) and wrk as the client.
 # Targets run interleaved, in rounds; the medians go into a Markdown table printed at the end
-# and written to bench/results/. Every response is checked (2xx, exact body length): a target
-# with a wrong answer fails the run.
+# and written to bench/results/, with, for each proxy-like target, its ratio to a reference target
+# (nginx) taken round by round: median and min-max over the rounds, "better" or "worse" only when
+# every round agrees. Every response is checked (2xx, exact body length): a target with a wrong
+# answer fails the run.
 #
 # usage: bench/run.sh [--quick] [--rounds N] [--duration SECONDS] [--targets "direct nginx yarp proxy"]
 #                     [--proxy-jit] [--proxy-env "NAME=VALUE ..."] [--wait-quiet SECONDS] [--baseline REF]
+#                     [--reference TARGET]
 #   --quick      one round of short runs; fits in two minutes once the builds are cached
 #   --proxy-jit  measure a framework-dependent (JIT) build of the proxy instead of Native AOT,
 #                for when the AOT publish does not work yet; the table says so
@@ -25,6 +28,7 @@
 #                shared machines where builds and tests come and go
 #   --baseline   the git commit (or branch, tag) that proxy-base is built from: a detached worktree of it
 #                in bench/.work/baseline/, published to its own folder; adds proxy-base to the targets
+#   --reference  the target the per-round ratios divide by (default nginx; e.g. proxy-base)
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -43,6 +47,7 @@ PROXY_BUILD=aot
 PROXY_ENV=""
 WAIT_QUIET=0
 BASELINE=""
+REFERENCE=nginx
 COMMAND_LINE="bench/run.sh $*"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -54,6 +59,7 @@ while [[ $# -gt 0 ]]; do
     --proxy-env) PROXY_ENV=$2; shift ;;
     --wait-quiet) WAIT_QUIET=$2; shift ;;
     --baseline) BASELINE=$2; shift ;;
+    --reference) REFERENCE=$2; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -528,6 +534,9 @@ main() {
     esac
   done
   local proxies=() ; for t in "${targets[@]}"; do [[ $t != direct ]] && proxies+=("$t"); done
+  # The reference of the per-round ratios must run (nginx by default: a run without it simply has no ratios).
+  [[ $REFERENCE == nginx || " ${targets[*]} " == *" $REFERENCE "* ]] ||
+    die "--reference $REFERENCE is not among the targets that run (${targets[*]})"
 
   # The commit measured: taken now, when the proxy was built (+dirty: src/ had uncommitted changes).
   local commit; commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -586,8 +595,8 @@ main() {
     printf '"nginx":"%s","wrk":"%s","dotnet":"%s","node":"%s","commit":"%s","proxy_label":"%s",' \
       "$(nginx -v 2>&1 | sed 's|.*/||')" "$(dpkg-query -W -f='${Version}' wrk 2>/dev/null)" "$(dotnet --version)" \
       "$(node --version)" "$commit" "$PROXY_LABEL"
-    printf '"labels":{"proxy":"%s","proxy-base":"%s"},"baseline":"%s","baseline_commit":"%s",' \
-      "$PROXY_LABEL" "$BASE_LABEL" "$BASELINE" "$BASE_COMMIT"
+    printf '"labels":{"proxy":"%s","proxy-base":"%s"},"baseline":"%s","baseline_commit":"%s","reference":"%s",' \
+      "$PROXY_LABEL" "$BASE_LABEL" "$BASELINE" "$BASE_COMMIT" "$REFERENCE"
     printf '"busy_before":%d,"busy_after":%d,"targets":["%s"],"stream_runs":%d,"streams":%d,"stream_chunks":%d,"stream_interval_ms":%d,"idle_connections":%d,"chat_len":%d,"big_len":%d}\n' \
       "$busy_before" "$busy_after" "$(IFS=,; echo "${targets[*]}" | sed 's/,/","/g')" "$((ROUNDS * STREAM_RUNS))" "$STREAMS" "$STREAM_CHUNKS" "$STREAM_INTERVAL_MS" "$IDLE_CONNECTIONS" \
       "${#CHAT_BODY}" "$BIG_LEN"

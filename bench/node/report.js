@@ -1,6 +1,7 @@
 'use strict';
 // Turns the raw results of bench/run.sh (one JSON object per line) into the Markdown report:
-// medians over rounds, ratios against nginx and against direct, and the performance targets checked.
+// medians over rounds, ratios against nginx and against direct, each proxy-like target's ratio to the
+// reference target (--reference) round by round with its spread, and the performance targets checked.
 //
 // usage: node report.js META_JSON RAW_JSONL
 const fs = require('fs');
@@ -88,6 +89,51 @@ line('CPU µs/req: user + system time of the proxy\'s processes (nginx: master +
   'The direct target pays a TLS handshake per connection in the new-connection scenario; the proxies keep ' +
   'upstream connections pooled, so they can beat it there.');
 
+// Per-round ratios to the reference target. The host's noise moves whole rounds (20-40 % between rounds on
+// the development machine), and the targets of one round run minutes apart at most, so the ratio within
+// a round is steadier than a ratio of medians over rounds. A difference is called only when every
+// round's ratio is on the same side of 1.0; otherwise it is within that noise.
+const reference = meta.reference || 'nginx';
+const compared = ['proxy', 'proxy-nousage', 'proxy-base'].filter(t => t !== reference && meta.targets.includes(t));
+const spread = values => values.length < 2 ? (values.length ? values[0].toFixed(2) + '×' : 'n/a')
+  : `${median(values).toFixed(2)}× (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})`;
+const verdict = (values, lowerIsBetter) => {
+  if (values.length < 2) return values.length ? 'one round, no spread' : '–';
+  const low = Math.min(...values), high = Math.max(...values);
+  if (high < 1) return lowerIsBetter ? 'better' : '**worse**';
+  if (low > 1) return lowerIsBetter ? '**worse**' : 'better';
+  return 'within noise';
+};
+if (compared.length && !meta.targets.includes(reference)) {
+  line('');
+  line(`No per-round ratios: the reference target ${reference} did not run (\`--reference TARGET\` picks another).`);
+} else if (compared.length) {
+  line('');
+  line(`### Ratio to ${label(reference)}, per round`);
+  line('');
+  line('| scenario | target | rounds | CPU µs/req ÷ reference, median (min–max) | CPU | req/s ÷ reference, median (min–max) | req/s |');
+  line('| --- | --- | ---: | ---: | --- | ---: | --- |');
+  for (const [scenario, title] of scenarios) {
+    const runs = raw.filter(r => r.kind === 'wrk' && r.scenario === scenario);
+    for (const target of compared) {
+      const cpu = [], rps = [];
+      for (const r of runs.filter(r => r.target === target)) {
+        const ref = runs.find(x => x.target === reference && x.round === r.round);
+        if (!ref) continue;
+        if (r.cpu_us !== null && ref.cpu_us) cpu.push(r.cpu_us / ref.cpu_us);
+        if (ref.rps) rps.push(r.rps / ref.rps);
+      }
+      if (!rps.length) continue;
+      line(`| ${title} | ${label(target)} | ${rps.length} | ${spread(cpu)} | ${verdict(cpu, true)} | ` +
+        `${spread(rps)} | ${verdict(rps, false)} |`);
+    }
+  }
+  line('');
+  line(`Each round's CPU µs per request and req/s of the target divided by ${label(reference)}'s in the same round and scenario; ` +
+    'the median of those ratios and their range over the rounds. Better or worse only when the whole range is on one side of 1.0 ' +
+    '(at least two rounds); otherwise within the noise between rounds.');
+}
+
 // Streaming: the median of each percentile over all runs; added = target's minus direct's.
 const streamRuns = raw.filter(r => r.kind === 'stream');
 const stream = {};
@@ -154,7 +200,7 @@ if (meta.targets.includes('proxy')) {
     if (n) check(`${title}: CPU/req ≤ nginx`, p.cpu <= n.cpu, `${fixed(p.cpu, 1)} vs ${fixed(n.cpu, 1)} µs`);
     if (n) check(`${title}: p99 ≤ nginx`, p.p99 <= n.p99, `${fixed(p.p99 / 1000, 2)} vs ${fixed(n.p99 / 1000, 2)} ms`);
   }
-  if (stream.proxy) check('streaming: added p99 per chunk ≤ 1 ms', stream.proxy.addedP99 <= 1000, `${fixed(stream.proxy.addedP99 / 1000, 3)} ms`);
+  if (stream.proxy && stream.proxy.addedP99 !== null) check('streaming: added p99 per chunk ≤ 1 ms', stream.proxy.addedP99 <= 1000, `${fixed(stream.proxy.addedP99 / 1000, 3)} ms`);
   const f = footprint.proxy;
   if (f) {
     check('idle RSS ≤ 20 MiB', f.idle <= 20 * 1024, `${mib(f.idle)} MiB`);
