@@ -9,7 +9,8 @@
 #             (not in the default targets: --targets "nginx proxy proxy-nousage"),
 #   proxy-base - the proxy built the same way from another commit (--baseline REF) and run with the
 #             same environment, for a before/after in one run: --baseline f39c3d9 --targets "nginx proxy-base proxy",
-# with nginx over TLS as the upstream (bench/nginx/upstream.conf.in) and wrk as the client.
+# with nginx over TLS as the upstream (bench/nginx/upstream.conf.in; --plain: plain HTTP) and wrk as
+# the client.
 # Targets run interleaved, in rounds; the medians go into a Markdown table printed at the end
 # and written to bench/results/, with, for each proxy-like target, its ratio to a reference target
 # (nginx) taken round by round: median and min-max over the rounds, "better" or "worse" only when
@@ -18,7 +19,7 @@
 #
 # usage: bench/run.sh [--quick] [--rounds N] [--duration SECONDS] [--targets "direct nginx yarp proxy"]
 #                     [--proxy-jit] [--proxy-env "NAME=VALUE ..."] [--wait-quiet SECONDS] [--baseline REF]
-#                     [--reference TARGET]
+#                     [--reference TARGET] [--plain]
 #   --quick      one round of short runs; fits in two minutes once the builds are cached
 #   --proxy-jit  measure a framework-dependent (JIT) build of the proxy instead of Native AOT,
 #                for when the AOT publish does not work yet; the table says so
@@ -29,6 +30,8 @@
 #   --baseline   the git commit (or branch, tag) that proxy-base is built from: a detached worktree of it
 #                in bench/.work/baseline/, published to its own folder; adds proxy-base to the targets
 #   --reference  the target the per-round ratios divide by (default nginx; e.g. proxy-base)
+#   --plain      the upstreams (nginx and the streaming one) serve plain HTTP, and every target forwards
+#                to them over plain HTTP: the proxies' own work without the upstream TLS
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,6 +51,7 @@ PROXY_ENV=""
 WAIT_QUIET=0
 BASELINE=""
 REFERENCE=nginx
+PLAIN=0
 COMMAND_LINE="bench/run.sh $*"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -60,6 +64,7 @@ while [[ $# -gt 0 ]]; do
     --wait-quiet) WAIT_QUIET=$2; shift ;;
     --baseline) BASELINE=$2; shift ;;
     --reference) REFERENCE=$2; shift ;;
+    --plain) PLAIN=1 ;;
     -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -83,6 +88,10 @@ UPSTREAM_PORT=18443
 STREAM_UPSTREAM_PORT=18444
 declare -A PORT=([nginx]=18081 [yarp]=18082 [proxy]=18083 [proxy-nousage]=18084 [proxy-base]=18085)
 declare -A STREAM_PORT=([nginx]=18181 [yarp]=18182 [proxy]=18183 [proxy-nousage]=18184 [proxy-base]=18185)
+# The upstreams' scheme, and the word that makes nginx's listener TLS.
+UPSTREAM_SCHEME=https
+UPSTREAM_SSL=ssl
+if ((PLAIN)); then UPSTREAM_SCHEME=http; UPSTREAM_SSL=""; fi
 TOKEN=bench-client-token-0123456789
 UPSTREAM_KEY=bench-upstream-key-9876543210
 CLK_TCK=$(getconf CLK_TCK)
@@ -274,6 +283,7 @@ build_baseline() {
 # Servers.
 render() { # TEMPLATE OUT NAME LISTEN_PORT UPSTREAM_PORT
   sed -e "s|@WORK@|$WORK|g" -e "s|@NAME@|$3|g" -e "s|@LISTEN_PORT@|$4|g" -e "s|@UPSTREAM_PORT@|$5|g" \
+      -e "s|@UPSTREAM_SCHEME@|$UPSTREAM_SCHEME|g" -e "s|@UPSTREAM_SSL@|$UPSTREAM_SSL|g" \
       -e "s|@TOKEN@|$TOKEN|g" -e "s|@UPSTREAM_KEY@|$UPSTREAM_KEY|g" -e "s|@CHAT_BODY@|$CHAT_BODY|g" "$1" >"$2"
 }
 
@@ -283,7 +293,9 @@ start_upstreams() {
     die "upstream nginx config: $(cat "$WORK/logs/upstream.check.log")"
   nginx -c "$WORK/run/upstream.conf" -p "$WORK" >>"$WORK/logs/upstream.log" 2>&1 &
   STARTED[upstream]=$!
-  node "$BENCH/node/stream-upstream.js" "$STREAM_UPSTREAM_PORT" "$WORK/tls/localhost.crt" "$WORK/tls/localhost.key" \
+  local cert=$WORK/tls/localhost.crt key=$WORK/tls/localhost.key
+  if ((PLAIN)); then cert=-; key=-; fi
+  node "$BENCH/node/stream-upstream.js" "$STREAM_UPSTREAM_PORT" "$cert" "$key" \
     "$UPSTREAM_KEY" "$STREAM_CHUNKS" "$STREAM_INTERVAL_MS" >>"$WORK/logs/stream-upstream.log" 2>&1 &
   STARTED[stream-upstream]=$!
   wait_port "$UPSTREAM_PORT" || die "the upstream nginx did not start: $WORK/logs/upstream.log"
@@ -299,7 +311,7 @@ target_command() {
       render "$BENCH/nginx/proxy.conf.in" "$WORK/run/$instance.conf" "$instance" "$port" "$upstream_port"
       echo nginx -c "$WORK/run/$instance.conf" -p "$WORK" ;;
     yarp)
-      echo env YARP_LISTEN=127.0.0.1:$port YARP_UPSTREAM_URL=https://localhost:$upstream_port \
+      echo env YARP_LISTEN=127.0.0.1:$port YARP_UPSTREAM_URL=$UPSTREAM_SCHEME://localhost:$upstream_port \
         YARP_UPSTREAM_CA_FILE=$WORK/tls/ca.crt YARP_AUTH_TOKEN=$TOKEN YARP_UPSTREAM_KEY=$UPSTREAM_KEY \
         "$WORK/yarp/YarpPeer" ;;
     proxy|proxy-nousage|proxy-base)
@@ -310,7 +322,7 @@ target_command() {
       [[ $target != proxy-nousage ]] || usage="PROXY_USAGE_DB=off PROXY_ADMIN_LISTEN=off"
       [[ $target != proxy-base ]] || bin=$BASE_BIN
       echo env OLLAMA_API_KEY=$UPSTREAM_KEY PROXY_AUTH_TOKEN=$TOKEN PROXY_LISTEN=127.0.0.1:$port \
-        OLLAMA_UPSTREAM_URL=https://localhost:$upstream_port OLLAMA_UPSTREAM_CA_FILE=$WORK/tls/ca.crt \
+        OLLAMA_UPSTREAM_URL=$UPSTREAM_SCHEME://localhost:$upstream_port OLLAMA_UPSTREAM_CA_FILE=$WORK/tls/ca.crt \
         PROXY_ACCESS_LOG=false PROXY_UPSTREAM_PREWARM=16 $usage $PROXY_ENV "$bin" ;;
   esac
 }
@@ -346,7 +358,7 @@ machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4, $2 + $3 + $4 + $5 + $6 
 reset_peak() { local p; for p in "$@"; do echo 5 >"/proc/$p/clear_refs" 2>/dev/null || true; done; }
 
 url_of() { # TARGET PATH
-  if [[ $1 == direct ]]; then echo "https://localhost:$UPSTREAM_PORT$2"; else echo "http://127.0.0.1:${PORT[$1]}$2"; fi
+  if [[ $1 == direct ]]; then echo "$UPSTREAM_SCHEME://localhost:$UPSTREAM_PORT$2"; else echo "http://127.0.0.1:${PORT[$1]}$2"; fi
 }
 token_of() { if [[ $1 == direct ]]; then echo "$UPSTREAM_KEY"; else echo "$TOKEN"; fi; }
 
@@ -424,7 +436,7 @@ run_wrk() { # TARGET SCENARIO SECONDS ROUND (ROUND 0 = warm-up, not recorded)
 run_streams() { # TARGET ROUND
   local target=$1 round=$2 url instance=stream-$1 out
   if [[ $target == direct ]]; then
-    url="https://localhost:$STREAM_UPSTREAM_PORT/api/chat"
+    url="$UPSTREAM_SCHEME://localhost:$STREAM_UPSTREAM_PORT/api/chat"
   else
     start_target "$target" "${STREAM_PORT[$target]}" "$STREAM_UPSTREAM_PORT" "$instance"
     url="http://127.0.0.1:${STREAM_PORT[$target]}/api/chat"
@@ -595,8 +607,8 @@ main() {
     printf '"nginx":"%s","wrk":"%s","dotnet":"%s","node":"%s","commit":"%s","proxy_label":"%s",' \
       "$(nginx -v 2>&1 | sed 's|.*/||')" "$(dpkg-query -W -f='${Version}' wrk 2>/dev/null)" "$(dotnet --version)" \
       "$(node --version)" "$commit" "$PROXY_LABEL"
-    printf '"labels":{"proxy":"%s","proxy-base":"%s"},"baseline":"%s","baseline_commit":"%s","reference":"%s",' \
-      "$PROXY_LABEL" "$BASE_LABEL" "$BASELINE" "$BASE_COMMIT" "$REFERENCE"
+    printf '"labels":{"proxy":"%s","proxy-base":"%s"},"baseline":"%s","baseline_commit":"%s","reference":"%s","plain":%d,' \
+      "$PROXY_LABEL" "$BASE_LABEL" "$BASELINE" "$BASE_COMMIT" "$REFERENCE" "$PLAIN"
     printf '"busy_before":%d,"busy_after":%d,"targets":["%s"],"stream_runs":%d,"streams":%d,"stream_chunks":%d,"stream_interval_ms":%d,"idle_connections":%d,"chat_len":%d,"big_len":%d}\n' \
       "$busy_before" "$busy_after" "$(IFS=,; echo "${targets[*]}" | sed 's/,/","/g')" "$((ROUNDS * STREAM_RUNS))" "$STREAMS" "$STREAM_CHUNKS" "$STREAM_INTERVAL_MS" "$IDLE_CONNECTIONS" \
       "${#CHAT_BODY}" "$BIG_LEN"

@@ -44,11 +44,13 @@ for (const [scenario] of scenarios) {
 
 const out = [];
 const line = text => out.push(text);
-line(`## Results ${meta.date}${meta.quick ? ' (--quick)' : ''}`);
+line(`## Results ${meta.date}${meta.quick ? ' (--quick)' : ''}${meta.plain ? ', plain-HTTP upstream' : ''}`);
 line('');
 line(`\`${meta.command}\` on ${meta.cores} cores (${meta.cpu}), ${meta.memory_gib} GiB, ${meta.os}, kernel ${meta.kernel}; ` +
   `nginx ${meta.nginx}, wrk ${meta.wrk}, .NET SDK ${meta.dotnet}, Node ${meta.node}; commit ${meta.commit}` +
   (meta.targets.includes('proxy-base') ? `; proxy-base built the same way from ${meta.baseline} (${meta.baseline_commit.slice(0, 12)})` : '') + '. ' +
+  (meta.plain ? 'Plain-HTTP upstream (--plain): the upstreams serve plain HTTP and every target forwards to them without TLS. '
+    : 'TLS upstream, verified against the bench CA. ') +
   `${meta.rounds} round(s) of ${meta.duration_s} s per scenario and target, interleaved; medians over rounds. ` +
   `wrk -t 2; responses checked: 2xx and exactly ${meta.chat_len} (or ${meta.big_len}) body bytes. ` +
   `Other work on the machine: ${meta.busy_before}% CPU busy just before the run, ${meta.busy_after}% just after.`);
@@ -85,9 +87,9 @@ for (const [scenario, title] of scenarios) {
 }
 line('');
 line('CPU µs/req: user + system time of the proxy\'s processes (nginx: master + worker) during the run, ' +
-  'divided by the requests served. Peak RSS: VmHWM, reset before each run (nginx: master + worker summed). ' +
-  'The direct target pays a TLS handshake per connection in the new-connection scenario; the proxies keep ' +
-  'upstream connections pooled, so they can beat it there.');
+  'divided by the requests served. Peak RSS: VmHWM, reset before each run (nginx: master + worker summed).' +
+  (meta.plain ? '' : ' The direct target pays a TLS handshake per connection in the new-connection scenario; the proxies ' +
+    'keep upstream connections pooled, so they can beat it there.'));
 
 // Per-round ratios to the reference target. The host's noise moves whole rounds (20-40 % between rounds on
 // the development machine), and the targets of one round run minutes apart at most, so the ratio within
@@ -165,7 +167,7 @@ for (const target of meta.targets) {
 line('');
 line('Chunk latency: from the upstream writing a chunk (its CLOCK_MONOTONIC stamp in the chunk) to the client ' +
   'reading it; each column is the median over the runs of that run\'s percentile. Added: the target\'s value minus ' +
-  'direct\'s. Direct is TLS to the client, the proxies plain HTTP, so the client\'s own TLS work counts against direct.');
+  'direct\'s.' + (meta.plain ? '' : ' Direct is TLS to the client, the proxies plain HTTP, so the client\'s own TLS work counts against direct.'));
 
 // Footprint.
 const footprint = {};
