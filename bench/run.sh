@@ -2,6 +2,8 @@
 # The benchmark of BENCHMARKS.md: one run on this machine sends the same workload through
 #   direct  - wrk straight to the TLS upstream (the limit),
 #   nginx   - nginx doing this proxy's job (bench/nginx/proxy.conf.in), one worker,
+#   haproxy - HAProxy doing the same (bench/haproxy/haproxy.cfg.in), one process with one thread
+#             (not in the default targets: --targets "direct nginx haproxy yarp proxy"),
 #   yarp    - the YARP peer app (bench/yarp),
 #   proxy   - OllamaSocketProxy, Native AOT build of src/Listener, as it starts by default: counting usage into
 #             its SQLite file, with the admin listener (metrics) up,
@@ -86,8 +88,8 @@ IDLE_CONNECTIONS=1000
 # Ports on 127.0.0.1 only. The stream upstream gets its own instance of every proxy.
 UPSTREAM_PORT=18443
 STREAM_UPSTREAM_PORT=18444
-declare -A PORT=([nginx]=18081 [yarp]=18082 [proxy]=18083 [proxy-nousage]=18084 [proxy-base]=18085)
-declare -A STREAM_PORT=([nginx]=18181 [yarp]=18182 [proxy]=18183 [proxy-nousage]=18184 [proxy-base]=18185)
+declare -A PORT=([nginx]=18081 [yarp]=18082 [proxy]=18083 [proxy-nousage]=18084 [proxy-base]=18085 [haproxy]=18086)
+declare -A STREAM_PORT=([nginx]=18181 [yarp]=18182 [proxy]=18183 [proxy-nousage]=18184 [proxy-base]=18185 [haproxy]=18186)
 # The upstreams' scheme, and the word that makes nginx's listener TLS.
 UPSTREAM_SCHEME=https
 UPSTREAM_SSL=ssl
@@ -146,6 +148,7 @@ install_tools() {
   command -v curl >/dev/null || missing+=(curl)
   command -v cc >/dev/null || missing+=(gcc)
   command -v node >/dev/null || missing+=(nodejs)
+  if [[ " $TARGETS " == *" haproxy "* ]]; then command -v haproxy >/dev/null || missing+=(haproxy); fi
   if [[ " $TARGETS " == *" proxy"* && $PROXY_BUILD == aot ]]; then
     command -v clang >/dev/null || missing+=(clang)
     [[ -e /usr/include/zlib.h ]] || missing+=(zlib1g-dev)
@@ -310,6 +313,10 @@ target_command() {
     nginx)
       render "$BENCH/nginx/proxy.conf.in" "$WORK/run/$instance.conf" "$instance" "$port" "$upstream_port"
       echo nginx -c "$WORK/run/$instance.conf" -p "$WORK" ;;
+    haproxy)
+      # -db: in the foreground, one process (no master-worker).
+      render "$BENCH/haproxy/haproxy.cfg.in" "$WORK/run/$instance.cfg" "$instance" "$port" "$upstream_port"
+      echo haproxy -db -f "$WORK/run/$instance.cfg" ;;
     yarp)
       echo env YARP_LISTEN=127.0.0.1:$port YARP_UPSTREAM_URL=$UPSTREAM_SCHEME://localhost:$upstream_port \
         YARP_UPSTREAM_CA_FILE=$WORK/tls/ca.crt YARP_AUTH_TOKEN=$TOKEN YARP_UPSTREAM_KEY=$UPSTREAM_KEY \
@@ -536,7 +543,7 @@ main() {
   local targets=() t
   for t in $TARGETS; do
     case $t in
-      direct|nginx) targets+=("$t") ;;
+      direct|nginx|haproxy) targets+=("$t") ;;
       yarp) build_yarp; targets+=(yarp) ;;
       proxy|proxy-nousage) if [[ -n $PROXY_BIN ]] || build_proxy; then targets+=("$t"); fi ;;
       proxy-base)
@@ -607,6 +614,7 @@ main() {
     printf '"nginx":"%s","wrk":"%s","dotnet":"%s","node":"%s","commit":"%s","proxy_label":"%s",' \
       "$(nginx -v 2>&1 | sed 's|.*/||')" "$(dpkg-query -W -f='${Version}' wrk 2>/dev/null)" "$(dotnet --version)" \
       "$(node --version)" "$commit" "$PROXY_LABEL"
+    printf '"haproxy":"%s",' "$(haproxy -v 2>/dev/null | awk 'NR == 1 { print $3 }' || true)"
     printf '"labels":{"proxy":"%s","proxy-base":"%s"},"baseline":"%s","baseline_commit":"%s","reference":"%s","plain":%d,' \
       "$PROXY_LABEL" "$BASE_LABEL" "$BASELINE" "$BASE_COMMIT" "$REFERENCE" "$PLAIN"
     printf '"busy_before":%d,"busy_after":%d,"targets":["%s"],"stream_runs":%d,"streams":%d,"stream_chunks":%d,"stream_interval_ms":%d,"idle_connections":%d,"chat_len":%d,"big_len":%d}\n' \

@@ -47,7 +47,8 @@ const line = text => out.push(text);
 line(`## Results ${meta.date}${meta.quick ? ' (--quick)' : ''}${meta.plain ? ', plain-HTTP upstream' : ''}`);
 line('');
 line(`\`${meta.command}\` on ${meta.cores} cores (${meta.cpu}), ${meta.memory_gib} GiB, ${meta.os}, kernel ${meta.kernel}; ` +
-  `nginx ${meta.nginx}, wrk ${meta.wrk}, .NET SDK ${meta.dotnet}, Node ${meta.node}; commit ${meta.commit}` +
+  `nginx ${meta.nginx}, ${meta.targets.includes('haproxy') ? `HAProxy ${meta.haproxy}, ` : ''}wrk ${meta.wrk}, ` +
+  `.NET SDK ${meta.dotnet}, Node ${meta.node}; commit ${meta.commit}` +
   (meta.targets.includes('proxy-base') ? `; proxy-base built the same way from ${meta.baseline} (${meta.baseline_commit.slice(0, 12)})` : '') + '. ' +
   (meta.plain ? 'Plain-HTTP upstream (--plain): the upstreams serve plain HTTP and every target forwards to them without TLS. '
     : 'TLS upstream, verified against the bench CA. ') +
@@ -160,9 +161,10 @@ line('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const target of meta.targets) {
   const s = stream[target];
   if (!s) continue;
-  const direct = target === 'direct';
+  // Nothing added for direct itself, nor for anyone in a run without direct.
+  const none = target === 'direct' || s.addedP50 === null;
   line(`| ${label(target)} | ${fixed(s.p50 / 1000, 3)} | ${fixed(s.p99 / 1000, 3)} | ${fixed(s.max / 1000, 3)} | ` +
-    `${direct ? '–' : fixed(s.addedP50 / 1000, 3)} | ${direct ? '–' : fixed(s.addedP99 / 1000, 3)} | ${s.ok} / ${s.streams} |`);
+    `${none ? '–' : fixed(s.addedP50 / 1000, 3)} | ${none ? '–' : fixed(s.addedP99 / 1000, 3)} | ${s.ok} / ${s.streams} |`);
 }
 line('');
 line('Chunk latency: from the upstream writing a chunk (its CLOCK_MONOTONIC stamp in the chunk) to the client ' +
