@@ -318,8 +318,8 @@ target_command() {
       render "$BENCH/haproxy/haproxy.cfg.in" "$WORK/run/$instance.cfg" "$instance" "$port" "$upstream_port"
       echo haproxy -db -f "$WORK/run/$instance.cfg" ;;
     yarp)
-      echo env YARP_LISTEN=127.0.0.1:$port YARP_UPSTREAM_URL=$UPSTREAM_SCHEME://localhost:$upstream_port \
-        YARP_UPSTREAM_CA_FILE=$WORK/tls/ca.crt YARP_AUTH_TOKEN=$TOKEN YARP_UPSTREAM_KEY=$UPSTREAM_KEY \
+      echo env "YARP_LISTEN=127.0.0.1:$port" "YARP_UPSTREAM_URL=$UPSTREAM_SCHEME://localhost:$upstream_port" \
+        "YARP_UPSTREAM_CA_FILE=$WORK/tls/ca.crt" "YARP_AUTH_TOKEN=$TOKEN" "YARP_UPSTREAM_KEY=$UPSTREAM_KEY" \
         "$WORK/yarp/YarpPeer" ;;
     proxy|proxy-nousage|proxy-base)
       # The admin listener on a port of its own choosing: several instances run at once. proxy-base gets
@@ -328,17 +328,19 @@ target_command() {
       local usage="PROXY_USAGE_DB=$WORK/run/$instance-usage.db PROXY_ADMIN_LISTEN=127.0.0.1:0" bin=$PROXY_BIN
       [[ $target != proxy-nousage ]] || usage="PROXY_USAGE_DB=off PROXY_ADMIN_LISTEN=off"
       [[ $target != proxy-base ]] || bin=$BASE_BIN
-      echo env OLLAMA_API_KEY=$UPSTREAM_KEY PROXY_AUTH_TOKEN=$TOKEN PROXY_LISTEN=127.0.0.1:$port \
-        OLLAMA_UPSTREAM_URL=$UPSTREAM_SCHEME://localhost:$upstream_port OLLAMA_UPSTREAM_CA_FILE=$WORK/tls/ca.crt \
+      # $usage and $PROXY_ENV are lists of NAME=VALUE words.
+      # shellcheck disable=SC2086
+      echo env "OLLAMA_API_KEY=$UPSTREAM_KEY" "PROXY_AUTH_TOKEN=$TOKEN" "PROXY_LISTEN=127.0.0.1:$port" \
+        "OLLAMA_UPSTREAM_URL=$UPSTREAM_SCHEME://localhost:$upstream_port" "OLLAMA_UPSTREAM_CA_FILE=$WORK/tls/ca.crt" \
         PROXY_ACCESS_LOG=false PROXY_UPSTREAM_PREWARM=16 $usage $PROXY_ENV "$bin" ;;
   esac
 }
 
 start_target() { # TARGET PORT UPSTREAM_PORT INSTANCE
   local target=$1 port=$2 instance=$4 cmd
-  cmd=$(target_command "$@")
+  read -ra cmd <<<"$(target_command "$@")"
   # The run/ directory has no .env file, so nothing but this environment configures the proxy.
-  (cd "$WORK/run" && exec $cmd) >>"$WORK/logs/$instance.log" 2>&1 &
+  (cd "$WORK/run" && exec "${cmd[@]}") >>"$WORK/logs/$instance.log" 2>&1 &
   STARTED[$instance]=$!
   wait_port "$port" 30 || die "$target did not start listening on $port: see $WORK/logs/$instance.log"
 }
@@ -353,8 +355,9 @@ require_alive() { # INSTANCE
 
 # The processes whose CPU time and memory count for TARGET: nginx's master and its worker.
 target_pids() {
-  local pid=${STARTED[$1]}
-  echo "$pid" $(pgrep -P "$pid" 2>/dev/null || true)
+  local pid=${STARTED[$1]} children
+  children=$(pgrep -P "$pid" 2>/dev/null || true)
+  echo "$pid ${children//$'\n'/ }"
 }
 cpu_ticks() { local p t=0; for p in "$@"; do t=$((t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done; echo "$t"; }
 pss_kb() { local p t=0; for p in "$@"; do t=$((t + $(awk '$1 == "Pss:" {print $2}' "/proc/$p/smaps_rollup"))); done; echo "$t"; }
@@ -403,7 +406,7 @@ run_wrk() { # TARGET SCENARIO SECONDS ROUND (ROUND 0 = warm-up, not recorded)
   # own; read with builtins only, since a forked helper would report its own children instead.
   out=$(BENCH_BODY_FILE=$WORK/request.json BENCH_TOKEN=$(token_of "$target") BENCH_EXPECT_LEN=$expect \
     wrk -t 2 -c "$conns" -d "${seconds}s" --timeout 10s -s "$BENCH/post.lua" "${extra[@]}" "$(url_of "$target" "$path")" 2>&1
-    read -r stat <"/proc/$BASHPID/stat"; set -- ${stat##*) }; echo "WRKCPU $((${14} + ${15}))") || true
+    read -r stat <"/proc/$BASHPID/stat"; read -ra field <<<"${stat##*) }"; echo "WRKCPU $((field[13] + field[14]))") || true
   read -ra machine1 <<<"$(machine_ticks)"
   ours1=$(cpu_ticks "${upstream_pids[@]}")
   [[ $target == direct ]] || require_alive "$target"
@@ -501,9 +504,9 @@ run_footprint() { # TARGET
   fi
 
   local connect=() answer=()
-  cmd=$(target_command "$target" "$port" "$UPSTREAM_PORT" "$instance")
+  read -ra cmd <<<"$(target_command "$target" "$port" "$UPSTREAM_PORT" "$instance")"
   for ((i = 0; i < STARTUP_RUNS; i++)); do
-    out=$(cd "$WORK/run" && "$WORK/startup" "$port" 20000 "$WORK/logs/$instance.log" -- $cmd) ||
+    out=$(cd "$WORK/run" && "$WORK/startup" "$port" 20000 "$WORK/logs/$instance.log" -- "${cmd[@]}") ||
       { log "FAIL $target start-up: $out"; FAILED=1; break; }
     connect+=("$(sed -E 's/.*connect_ms=([0-9.]+).*/\1/' <<<"$out")")
     answer+=("$(sed -E 's/.*response_ms=([0-9.]+).*/\1/' <<<"$out")")
@@ -518,7 +521,7 @@ run_footprint() { # TARGET
 # (a build, a test run) skews every number, so the report states it.
 background_busy() {
   local a b
-  a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+  read -ra a </proc/stat; sleep 1; read -ra b </proc/stat
   local total=0 i
   for ((i = 1; i < ${#a[@]}; i++)); do total=$((total + b[i] - a[i])); done
   local idle=$(( (b[4] - a[4]) + (b[5] - a[5]) ))
@@ -604,13 +607,14 @@ main() {
   local busy_after; busy_after=$(background_busy)
   ((busy_after < 10)) || log "warning: ${busy_after}% of the CPU was busy with other work right after the run"
 
-  local meta=$RESULTS/$stamp.meta.json
+  local meta=$RESULTS/$stamp.meta.json names
+  names=$(IFS=,; echo "${targets[*]}")
   {
     printf '{"date":"%s","command":"%s","quick":%d,"rounds":%d,"duration_s":%d,' "$stamp" "$COMMAND_LINE" "$QUICK" "$ROUNDS" "$DURATION"
     printf '"cpu":"%s","cores":%d,"memory_gib":%d,"kernel":"%s","os":"%s",' \
       "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" "$(nproc)" \
       "$(awk '/MemTotal/ {printf "%d", $2 / 1048576 + 0.5}' /proc/meminfo)" "$(uname -r)" \
-      "$(. /etc/os-release && echo "$PRETTY_NAME")"
+      "$(awk -F= '$1 == "PRETTY_NAME" { gsub(/"/, "", $2); print $2 }' /etc/os-release)"
     printf '"nginx":"%s","wrk":"%s","dotnet":"%s","node":"%s","commit":"%s","proxy_label":"%s",' \
       "$(nginx -v 2>&1 | sed 's|.*/||')" "$(dpkg-query -W -f='${Version}' wrk 2>/dev/null)" "$(dotnet --version)" \
       "$(node --version)" "$commit" "$PROXY_LABEL"
@@ -618,7 +622,7 @@ main() {
     printf '"labels":{"proxy":"%s","proxy-base":"%s"},"baseline":"%s","baseline_commit":"%s","reference":"%s","plain":%d,' \
       "$PROXY_LABEL" "$BASE_LABEL" "$BASELINE" "$BASE_COMMIT" "$REFERENCE" "$PLAIN"
     printf '"busy_before":%d,"busy_after":%d,"targets":["%s"],"stream_runs":%d,"streams":%d,"stream_chunks":%d,"stream_interval_ms":%d,"idle_connections":%d,"chat_len":%d,"big_len":%d}\n' \
-      "$busy_before" "$busy_after" "$(IFS=,; echo "${targets[*]}" | sed 's/,/","/g')" "$((ROUNDS * STREAM_RUNS))" "$STREAMS" "$STREAM_CHUNKS" "$STREAM_INTERVAL_MS" "$IDLE_CONNECTIONS" \
+      "$busy_before" "$busy_after" "${names//,/\",\"}" "$((ROUNDS * STREAM_RUNS))" "$STREAMS" "$STREAM_CHUNKS" "$STREAM_INTERVAL_MS" "$IDLE_CONNECTIONS" \
       "${#CHAT_BODY}" "$BIG_LEN"
   } >"$meta"
   node "$BENCH/node/report.js" "$meta" "$RAW" >"$RESULTS/$stamp.md"
