@@ -34,7 +34,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 set --
-# shellcheck source=bench/run.sh
+# shellcheck source=run.sh
 source "$(dirname "${BASH_SOURCE[0]}")/run.sh"
 PROXY_ENV=$PROFILE_PROXY_ENV
 

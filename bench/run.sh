@@ -2,18 +2,26 @@
 # The benchmark of BENCHMARKS.md: one run on this machine sends the same workload through
 #   direct  - wrk straight to the TLS upstream (the limit),
 #   nginx   - nginx doing this proxy's job (bench/nginx/proxy.conf.in), one worker,
+#   haproxy - HAProxy doing the same (bench/haproxy/haproxy.cfg.in), one process with one thread
+#             (not in the default targets: --targets "direct nginx haproxy yarp proxy"),
 #   yarp    - the YARP peer app (bench/yarp),
 #   proxy   - OllamaSocketProxy, Native AOT build of src/Listener, as it starts by default: counting usage into
 #             its SQLite file, with the admin listener (metrics) up,
 #   proxy-nousage - the same binary with PROXY_USAGE_DB=off and PROXY_ADMIN_LISTEN=off, for the cost of counting
 #             (not in the default targets: --targets "nginx proxy proxy-nousage"),
-# with nginx over TLS as the upstream (bench/nginx/upstream.conf.in) and wrk as the client.
+#   proxy-base - the proxy built the same way from another commit (--baseline REF) and run with the
+#             same environment, for a before/after in one run: --baseline f39c3d9 --targets "nginx proxy-base proxy",
+# with nginx over TLS as the upstream (bench/nginx/upstream.conf.in; --plain: plain HTTP) and wrk as
+# the client.
 # Targets run interleaved, in rounds; the medians go into a Markdown table printed at the end
-# and written to bench/results/. Every response is checked (2xx, exact body length): a target
-# with a wrong answer fails the run.
+# and written to bench/results/, with, for each proxy-like target, its ratio to a reference target
+# (nginx) taken round by round: median and min-max over the rounds, "better" or "worse" only when
+# every round agrees. Every response is checked (2xx, exact body length): a target with a wrong
+# answer fails the run.
 #
 # usage: bench/run.sh [--quick] [--rounds N] [--duration SECONDS] [--targets "direct nginx yarp proxy"]
-#                     [--proxy-jit] [--proxy-env "NAME=VALUE ..."] [--wait-quiet SECONDS]
+#                     [--proxy-jit] [--proxy-env "NAME=VALUE ..."] [--wait-quiet SECONDS] [--baseline REF]
+#                     [--reference TARGET] [--plain]
 #   --quick      one round of short runs; fits in two minutes once the builds are cached
 #   --proxy-jit  measure a framework-dependent (JIT) build of the proxy instead of Native AOT,
 #                for when the AOT publish does not work yet; the table says so
@@ -21,6 +29,11 @@
 #                to try one without a rebuild); the table names them
 #   --wait-quiet first wait up to SECONDS for the machine to be idle (under 10 % busy), for
 #                shared machines where builds and tests come and go
+#   --baseline   the git commit (or branch, tag) that proxy-base is built from: a detached worktree of it
+#                in bench/.work/baseline/, published to its own folder; adds proxy-base to the targets
+#   --reference  the target the per-round ratios divide by (default nginx; e.g. proxy-base)
+#   --plain      the upstreams (nginx and the streaming one) serve plain HTTP, and every target forwards
+#                to them over plain HTTP: the proxies' own work without the upstream TLS
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,6 +51,9 @@ QUICK=0
 PROXY_BUILD=aot
 PROXY_ENV=""
 WAIT_QUIET=0
+BASELINE=""
+REFERENCE=nginx
+PLAIN=0
 COMMAND_LINE="bench/run.sh $*"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -48,11 +64,16 @@ while [[ $# -gt 0 ]]; do
     --proxy-jit) PROXY_BUILD=jit ;;
     --proxy-env) PROXY_ENV=$2; shift ;;
     --wait-quiet) WAIT_QUIET=$2; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --baseline) BASELINE=$2; shift ;;
+    --reference) REFERENCE=$2; shift ;;
+    --plain) PLAIN=1 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
+# --baseline without proxy-base in --targets: measure it beside the rest.
+[[ -z $BASELINE || " $TARGETS " == *" proxy-base "* ]] || TARGETS="$TARGETS proxy-base"
 
 # Scenarios: name, connections, path, extra wrk header.
 SCENARIOS=(keepalive-64 keepalive-256 close-16 body16k-64)
@@ -67,8 +88,12 @@ IDLE_CONNECTIONS=1000
 # Ports on 127.0.0.1 only. The stream upstream gets its own instance of every proxy.
 UPSTREAM_PORT=18443
 STREAM_UPSTREAM_PORT=18444
-declare -A PORT=([nginx]=18081 [yarp]=18082 [proxy]=18083 [proxy-nousage]=18084)
-declare -A STREAM_PORT=([nginx]=18181 [yarp]=18182 [proxy]=18183 [proxy-nousage]=18184)
+declare -A PORT=([nginx]=18081 [yarp]=18082 [proxy]=18083 [proxy-nousage]=18084 [proxy-base]=18085 [haproxy]=18086)
+declare -A STREAM_PORT=([nginx]=18181 [yarp]=18182 [proxy]=18183 [proxy-nousage]=18184 [proxy-base]=18185 [haproxy]=18186)
+# The upstreams' scheme, and the word that makes nginx's listener TLS.
+UPSTREAM_SCHEME=https
+UPSTREAM_SSL=ssl
+if ((PLAIN)); then UPSTREAM_SCHEME=http; UPSTREAM_SSL=""; fi
 TOKEN=bench-client-token-0123456789
 UPSTREAM_KEY=bench-upstream-key-9876543210
 CLK_TCK=$(getconf CLK_TCK)
@@ -123,6 +148,7 @@ install_tools() {
   command -v curl >/dev/null || missing+=(curl)
   command -v cc >/dev/null || missing+=(gcc)
   command -v node >/dev/null || missing+=(nodejs)
+  if [[ " $TARGETS " == *" haproxy "* ]]; then command -v haproxy >/dev/null || missing+=(haproxy); fi
   if [[ " $TARGETS " == *" proxy"* && $PROXY_BUILD == aot ]]; then
     command -v clang >/dev/null || missing+=(clang)
     [[ -e /usr/include/zlib.h ]] || missing+=(zlib1g-dev)
@@ -179,51 +205,88 @@ build_yarp() {
     >"$WORK/logs/yarp-publish.log" 2>&1 || die "YARP build failed: see $WORK/logs/yarp-publish.log"
 }
 
-PROXY_BIN=""
-PROXY_LABEL=proxy
-build_proxy() {
-  local csproj=$REPO/src/Listener/Listener.csproj out publish_log=$WORK/logs/proxy-publish-$PROXY_BUILD.log
-  [[ -e $csproj ]] || { log "no src/Listener/Listener.csproj: skipping the proxy target"; return 1; }
+# Publishes src/Listener of the source tree SRC to OUT (Native AOT, or framework-dependent with
+# --proxy-jit), unless the binary there is newer than SRC's sources, and sets LISTENER_BIN to it, started
+# under the name LINK: a symlink, so a broad `pkill OllamaSocketProxy` by other work on a shared machine (a
+# test run cleaning up) does not end the benchmark's instances halfway. Returns 1, saying why, without one.
+LISTENER_BIN=""
+publish_listener() { # SRC OUT ARTIFACTS LINK WHAT
+  local src=$1 out=$2 artifacts=$3 link=$4 what=$5
+  local csproj=$src/src/Listener/Listener.csproj publish_log=$WORK/logs/$what-publish-$PROXY_BUILD.log
+  LISTENER_BIN=""
+  [[ -e $csproj ]] || { log "no src/Listener/Listener.csproj in $src: skipping the $what target"; return 1; }
   if [[ $PROXY_BUILD == aot ]]; then
-    out=$WORK/proxy
-    PROXY_LABEL="proxy"
-    if stale "$out/OllamaSocketProxy" "$REPO/src" "$REPO/Directory.Build.props"; then
-      log "publishing the proxy as Native AOT (src/Listener)"
+    if stale "$out/OllamaSocketProxy" "$src/src" "$src/Directory.Build.props"; then
+      log "publishing $what as Native AOT ($src/src/Listener)"
       if ! dotnet publish "$csproj" -c Release -r linux-x64 -p:PublishAot=true -o "$out" \
-          --artifacts-path "$WORK/artifacts/proxy-aot" >"$publish_log" 2>&1; then
-        log "the Native AOT publish of the proxy failed; its warnings and errors:"
+          --artifacts-path "$artifacts" >"$publish_log" 2>&1; then
+        log "the Native AOT publish of $what failed; its warnings and errors:"
         grep -E ': (warning|error) ' "$publish_log" | sed 's/ \[.*\]$//' | sort -u | head -40 >&2 || true
-        log "skipping the proxy target (full log: $publish_log; --proxy-jit measures a JIT build)"
+        log "skipping the $what target (full log: $publish_log; --proxy-jit measures a JIT build)"
         return 1
       fi
       if grep -qE ': warning ' "$publish_log"; then
-        log "the Native AOT publish succeeded with warnings:"
+        log "the Native AOT publish of $what succeeded with warnings:"
         grep -E ': warning ' "$publish_log" | sed 's/ \[.*\]$//' | sort -u | head -40 >&2
       fi
     fi
-    PROXY_BIN=$out/OllamaSocketProxy
-  else
-    out=$WORK/proxy-jit
-    PROXY_LABEL="proxy (JIT)"
-    if stale "$out/OllamaSocketProxy.dll" "$REPO/src" "$REPO/Directory.Build.props"; then
-      log "building the proxy framework-dependent (JIT), src/Listener"
-      dotnet publish "$csproj" -c Release -o "$out" --artifacts-path "$WORK/artifacts/proxy-jit" \
-        >"$publish_log" 2>&1 || { log "proxy build failed: see $publish_log; skipping it"; return 1; }
-    fi
-    PROXY_BIN=$out/OllamaSocketProxy
+  elif stale "$out/OllamaSocketProxy.dll" "$src/src" "$src/Directory.Build.props"; then
+    log "building $what framework-dependent (JIT), $src/src/Listener"
+    dotnet publish "$csproj" -c Release -o "$out" --artifacts-path "$artifacts" \
+      >"$publish_log" 2>&1 || { log "the build of $what failed: see $publish_log; skipping it"; return 1; }
   fi
+  [[ -x $out/OllamaSocketProxy ]] || { log "no $out/OllamaSocketProxy after the build: skipping the $what target"; return 1; }
+  ln -sf OllamaSocketProxy "$out/$link"
+  LISTENER_BIN=$out/$link
+}
+
+PROXY_BIN=""
+PROXY_LABEL=proxy
+build_proxy() {
+  local out=$WORK/proxy
+  [[ $PROXY_BUILD == aot ]] || out=$WORK/proxy-jit
+  publish_listener "$REPO" "$out" "$WORK/artifacts/proxy-$PROXY_BUILD" bench-proxy proxy || return 1
+  PROXY_BIN=$LISTENER_BIN
+  PROXY_LABEL=proxy
+  [[ $PROXY_BUILD == aot ]] || PROXY_LABEL="proxy (JIT)"
   [[ -z $PROXY_ENV ]] || PROXY_LABEL="$PROXY_LABEL ($PROXY_ENV)"
-  [[ -x $PROXY_BIN ]] || { log "no $PROXY_BIN after the build: skipping the proxy target"; return 1; }
-  # Started under its own name, so a broad `pkill OllamaSocketProxy` by other work on a shared
-  # machine (a test run cleaning up) does not end the benchmark's instances halfway.
-  ln -sf "$(basename "$PROXY_BIN")" "$(dirname "$PROXY_BIN")/bench-proxy"
-  PROXY_BIN=$(dirname "$PROXY_BIN")/bench-proxy
+}
+
+# proxy-base: the proxy built the same way from another commit (--baseline REF), checked out as a
+# detached git worktree under bench/.work/baseline/ (kept, and reused while it is at that commit).
+BASE_BIN=""
+BASE_LABEL=proxy-base
+BASE_COMMIT=""
+build_baseline() {
+  local sha dir head=""
+  sha=$(git -C "$REPO" rev-parse --verify --quiet "$BASELINE^{commit}") || die "--baseline $BASELINE: no such commit"
+  BASE_COMMIT=$sha
+  dir=$WORK/baseline/${sha:0:12}
+  # $dir/.git first: without it, git would answer for the repository around bench/.work.
+  if [[ -e $dir/.git ]]; then head=$(git -C "$dir" rev-parse HEAD 2>/dev/null || true); fi
+  if [[ $head != "$sha" ]]; then
+    log "checking out $BASELINE ($(git -C "$REPO" rev-parse --short "$sha")) as a worktree in $dir"
+    rm -rf "$dir"
+    git -C "$REPO" worktree prune
+    mkdir -p "$WORK/baseline"
+    git -C "$REPO" worktree add --detach "$dir" "$sha" >"$WORK/logs/baseline-worktree.log" 2>&1 ||
+      die "git worktree add of $BASELINE failed: see $WORK/logs/baseline-worktree.log"
+  fi
+  publish_listener "$dir" "$WORK/proxy-base/${sha:0:12}-$PROXY_BUILD" "$WORK/artifacts/proxy-base-${sha:0:12}-$PROXY_BUILD" \
+    bench-proxy-base "proxy-base" || return 1
+  BASE_BIN=$LISTENER_BIN
+  local short; short=$(git -C "$REPO" rev-parse --short "$sha")
+  BASE_LABEL="proxy-base ($BASELINE)"
+  [[ $sha == "$BASELINE"* ]] || BASE_LABEL="proxy-base ($BASELINE, $short)"
+  [[ $PROXY_BUILD == aot ]] || BASE_LABEL="$BASE_LABEL (JIT)"
+  [[ -z $PROXY_ENV ]] || BASE_LABEL="$BASE_LABEL ($PROXY_ENV)"
 }
 
 # ---------------------------------------------------------------------------------------------
 # Servers.
 render() { # TEMPLATE OUT NAME LISTEN_PORT UPSTREAM_PORT
   sed -e "s|@WORK@|$WORK|g" -e "s|@NAME@|$3|g" -e "s|@LISTEN_PORT@|$4|g" -e "s|@UPSTREAM_PORT@|$5|g" \
+      -e "s|@UPSTREAM_SCHEME@|$UPSTREAM_SCHEME|g" -e "s|@UPSTREAM_SSL@|$UPSTREAM_SSL|g" \
       -e "s|@TOKEN@|$TOKEN|g" -e "s|@UPSTREAM_KEY@|$UPSTREAM_KEY|g" -e "s|@CHAT_BODY@|$CHAT_BODY|g" "$1" >"$2"
 }
 
@@ -233,7 +296,9 @@ start_upstreams() {
     die "upstream nginx config: $(cat "$WORK/logs/upstream.check.log")"
   nginx -c "$WORK/run/upstream.conf" -p "$WORK" >>"$WORK/logs/upstream.log" 2>&1 &
   STARTED[upstream]=$!
-  node "$BENCH/node/stream-upstream.js" "$STREAM_UPSTREAM_PORT" "$WORK/tls/localhost.crt" "$WORK/tls/localhost.key" \
+  local cert=$WORK/tls/localhost.crt key=$WORK/tls/localhost.key
+  if ((PLAIN)); then cert=-; key=-; fi
+  node "$BENCH/node/stream-upstream.js" "$STREAM_UPSTREAM_PORT" "$cert" "$key" \
     "$UPSTREAM_KEY" "$STREAM_CHUNKS" "$STREAM_INTERVAL_MS" >>"$WORK/logs/stream-upstream.log" 2>&1 &
   STARTED[stream-upstream]=$!
   wait_port "$UPSTREAM_PORT" || die "the upstream nginx did not start: $WORK/logs/upstream.log"
@@ -248,25 +313,34 @@ target_command() {
     nginx)
       render "$BENCH/nginx/proxy.conf.in" "$WORK/run/$instance.conf" "$instance" "$port" "$upstream_port"
       echo nginx -c "$WORK/run/$instance.conf" -p "$WORK" ;;
+    haproxy)
+      # -db: in the foreground, one process (no master-worker).
+      render "$BENCH/haproxy/haproxy.cfg.in" "$WORK/run/$instance.cfg" "$instance" "$port" "$upstream_port"
+      echo haproxy -db -f "$WORK/run/$instance.cfg" ;;
     yarp)
-      echo env YARP_LISTEN=127.0.0.1:$port YARP_UPSTREAM_URL=https://localhost:$upstream_port \
-        YARP_UPSTREAM_CA_FILE=$WORK/tls/ca.crt YARP_AUTH_TOKEN=$TOKEN YARP_UPSTREAM_KEY=$UPSTREAM_KEY \
+      echo env "YARP_LISTEN=127.0.0.1:$port" "YARP_UPSTREAM_URL=$UPSTREAM_SCHEME://localhost:$upstream_port" \
+        "YARP_UPSTREAM_CA_FILE=$WORK/tls/ca.crt" "YARP_AUTH_TOKEN=$TOKEN" "YARP_UPSTREAM_KEY=$UPSTREAM_KEY" \
         "$WORK/yarp/YarpPeer" ;;
-    proxy|proxy-nousage)
-      # The admin listener on a port of its own choosing: several instances run at once.
-      local usage="PROXY_USAGE_DB=$WORK/run/$instance-usage.db PROXY_ADMIN_LISTEN=127.0.0.1:0"
-      [[ $target == proxy ]] || usage="PROXY_USAGE_DB=off PROXY_ADMIN_LISTEN=off"
-      echo env OLLAMA_API_KEY=$UPSTREAM_KEY PROXY_AUTH_TOKEN=$TOKEN PROXY_LISTEN=127.0.0.1:$port \
-        OLLAMA_UPSTREAM_URL=https://localhost:$upstream_port OLLAMA_UPSTREAM_CA_FILE=$WORK/tls/ca.crt \
-        PROXY_ACCESS_LOG=false PROXY_UPSTREAM_PREWARM=16 $usage $PROXY_ENV "$PROXY_BIN" ;;
+    proxy|proxy-nousage|proxy-base)
+      # The admin listener on a port of its own choosing: several instances run at once. proxy-base gets
+      # the same environment; a build from before the usage database warns about the two variables it
+      # does not know, and runs as it always did.
+      local usage="PROXY_USAGE_DB=$WORK/run/$instance-usage.db PROXY_ADMIN_LISTEN=127.0.0.1:0" bin=$PROXY_BIN
+      [[ $target != proxy-nousage ]] || usage="PROXY_USAGE_DB=off PROXY_ADMIN_LISTEN=off"
+      [[ $target != proxy-base ]] || bin=$BASE_BIN
+      # $usage and $PROXY_ENV are lists of NAME=VALUE words.
+      # shellcheck disable=SC2086
+      echo env "OLLAMA_API_KEY=$UPSTREAM_KEY" "PROXY_AUTH_TOKEN=$TOKEN" "PROXY_LISTEN=127.0.0.1:$port" \
+        "OLLAMA_UPSTREAM_URL=$UPSTREAM_SCHEME://localhost:$upstream_port" "OLLAMA_UPSTREAM_CA_FILE=$WORK/tls/ca.crt" \
+        PROXY_ACCESS_LOG=false PROXY_UPSTREAM_PREWARM=16 $usage $PROXY_ENV "$bin" ;;
   esac
 }
 
 start_target() { # TARGET PORT UPSTREAM_PORT INSTANCE
   local target=$1 port=$2 instance=$4 cmd
-  cmd=$(target_command "$@")
+  read -ra cmd <<<"$(target_command "$@")"
   # The run/ directory has no .env file, so nothing but this environment configures the proxy.
-  (cd "$WORK/run" && exec $cmd) >>"$WORK/logs/$instance.log" 2>&1 &
+  (cd "$WORK/run" && exec "${cmd[@]}") >>"$WORK/logs/$instance.log" 2>&1 &
   STARTED[$instance]=$!
   wait_port "$port" 30 || die "$target did not start listening on $port: see $WORK/logs/$instance.log"
 }
@@ -281,8 +355,9 @@ require_alive() { # INSTANCE
 
 # The processes whose CPU time and memory count for TARGET: nginx's master and its worker.
 target_pids() {
-  local pid=${STARTED[$1]}
-  echo "$pid" $(pgrep -P "$pid" 2>/dev/null || true)
+  local pid=${STARTED[$1]} children
+  children=$(pgrep -P "$pid" 2>/dev/null || true)
+  echo "$pid ${children//$'\n'/ }"
 }
 cpu_ticks() { local p t=0; for p in "$@"; do t=$((t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done; echo "$t"; }
 pss_kb() { local p t=0; for p in "$@"; do t=$((t + $(awk '$1 == "Pss:" {print $2}' "/proc/$p/smaps_rollup"))); done; echo "$t"; }
@@ -293,7 +368,7 @@ machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4, $2 + $3 + $4 + $5 + $6 
 reset_peak() { local p; for p in "$@"; do echo 5 >"/proc/$p/clear_refs" 2>/dev/null || true; done; }
 
 url_of() { # TARGET PATH
-  if [[ $1 == direct ]]; then echo "https://localhost:$UPSTREAM_PORT$2"; else echo "http://127.0.0.1:${PORT[$1]}$2"; fi
+  if [[ $1 == direct ]]; then echo "$UPSTREAM_SCHEME://localhost:$UPSTREAM_PORT$2"; else echo "http://127.0.0.1:${PORT[$1]}$2"; fi
 }
 token_of() { if [[ $1 == direct ]]; then echo "$UPSTREAM_KEY"; else echo "$TOKEN"; fi; }
 
@@ -331,7 +406,7 @@ run_wrk() { # TARGET SCENARIO SECONDS ROUND (ROUND 0 = warm-up, not recorded)
   # own; read with builtins only, since a forked helper would report its own children instead.
   out=$(BENCH_BODY_FILE=$WORK/request.json BENCH_TOKEN=$(token_of "$target") BENCH_EXPECT_LEN=$expect \
     wrk -t 2 -c "$conns" -d "${seconds}s" --timeout 10s -s "$BENCH/post.lua" "${extra[@]}" "$(url_of "$target" "$path")" 2>&1
-    read -r stat <"/proc/$BASHPID/stat"; set -- ${stat##*) }; echo "WRKCPU $((${14} + ${15}))") || true
+    read -r stat <"/proc/$BASHPID/stat"; read -ra field <<<"${stat##*) }"; echo "WRKCPU $((field[13] + field[14]))") || true
   read -ra machine1 <<<"$(machine_ticks)"
   ours1=$(cpu_ticks "${upstream_pids[@]}")
   [[ $target == direct ]] || require_alive "$target"
@@ -371,7 +446,7 @@ run_wrk() { # TARGET SCENARIO SECONDS ROUND (ROUND 0 = warm-up, not recorded)
 run_streams() { # TARGET ROUND
   local target=$1 round=$2 url instance=stream-$1 out
   if [[ $target == direct ]]; then
-    url="https://localhost:$STREAM_UPSTREAM_PORT/api/chat"
+    url="$UPSTREAM_SCHEME://localhost:$STREAM_UPSTREAM_PORT/api/chat"
   else
     start_target "$target" "${STREAM_PORT[$target]}" "$STREAM_UPSTREAM_PORT" "$instance"
     url="http://127.0.0.1:${STREAM_PORT[$target]}/api/chat"
@@ -429,9 +504,9 @@ run_footprint() { # TARGET
   fi
 
   local connect=() answer=()
-  cmd=$(target_command "$target" "$port" "$UPSTREAM_PORT" "$instance")
+  read -ra cmd <<<"$(target_command "$target" "$port" "$UPSTREAM_PORT" "$instance")"
   for ((i = 0; i < STARTUP_RUNS; i++)); do
-    out=$(cd "$WORK/run" && "$WORK/startup" "$port" 20000 "$WORK/logs/$instance.log" -- $cmd) ||
+    out=$(cd "$WORK/run" && "$WORK/startup" "$port" 20000 "$WORK/logs/$instance.log" -- "${cmd[@]}") ||
       { log "FAIL $target start-up: $out"; FAILED=1; break; }
     connect+=("$(sed -E 's/.*connect_ms=([0-9.]+).*/\1/' <<<"$out")")
     answer+=("$(sed -E 's/.*response_ms=([0-9.]+).*/\1/' <<<"$out")")
@@ -446,7 +521,7 @@ run_footprint() { # TARGET
 # (a build, a test run) skews every number, so the report states it.
 background_busy() {
   local a b
-  a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+  read -ra a </proc/stat; sleep 1; read -ra b </proc/stat
   local total=0 i
   for ((i = 1; i < ${#a[@]}; i++)); do total=$((total + b[i] - a[i])); done
   local idle=$(( (b[4] - a[4]) + (b[5] - a[5]) ))
@@ -471,13 +546,19 @@ main() {
   local targets=() t
   for t in $TARGETS; do
     case $t in
-      direct|nginx) targets+=("$t") ;;
+      direct|nginx|haproxy) targets+=("$t") ;;
       yarp) build_yarp; targets+=(yarp) ;;
       proxy|proxy-nousage) if [[ -n $PROXY_BIN ]] || build_proxy; then targets+=("$t"); fi ;;
+      proxy-base)
+        [[ -n $BASELINE ]] || die "the proxy-base target needs --baseline REF"
+        if build_baseline; then targets+=(proxy-base); fi ;;
       *) die "unknown target $t" ;;
     esac
   done
   local proxies=() ; for t in "${targets[@]}"; do [[ $t != direct ]] && proxies+=("$t"); done
+  # The reference of the per-round ratios must run (nginx by default: a run without it simply has no ratios).
+  [[ $REFERENCE == nginx || " ${targets[*]} " == *" $REFERENCE "* ]] ||
+    die "--reference $REFERENCE is not among the targets that run (${targets[*]})"
 
   # The commit measured: taken now, when the proxy was built (+dirty: src/ had uncommitted changes).
   local commit; commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -526,18 +607,22 @@ main() {
   local busy_after; busy_after=$(background_busy)
   ((busy_after < 10)) || log "warning: ${busy_after}% of the CPU was busy with other work right after the run"
 
-  local meta=$RESULTS/$stamp.meta.json
+  local meta=$RESULTS/$stamp.meta.json names
+  names=$(IFS=,; echo "${targets[*]}")
   {
     printf '{"date":"%s","command":"%s","quick":%d,"rounds":%d,"duration_s":%d,' "$stamp" "$COMMAND_LINE" "$QUICK" "$ROUNDS" "$DURATION"
     printf '"cpu":"%s","cores":%d,"memory_gib":%d,"kernel":"%s","os":"%s",' \
       "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" "$(nproc)" \
       "$(awk '/MemTotal/ {printf "%d", $2 / 1048576 + 0.5}' /proc/meminfo)" "$(uname -r)" \
-      "$(. /etc/os-release && echo "$PRETTY_NAME")"
+      "$(awk -F= '$1 == "PRETTY_NAME" { gsub(/"/, "", $2); print $2 }' /etc/os-release)"
     printf '"nginx":"%s","wrk":"%s","dotnet":"%s","node":"%s","commit":"%s","proxy_label":"%s",' \
       "$(nginx -v 2>&1 | sed 's|.*/||')" "$(dpkg-query -W -f='${Version}' wrk 2>/dev/null)" "$(dotnet --version)" \
       "$(node --version)" "$commit" "$PROXY_LABEL"
+    printf '"haproxy":"%s",' "$(haproxy -v 2>/dev/null | awk 'NR == 1 { print $3 }' || true)"
+    printf '"labels":{"proxy":"%s","proxy-base":"%s"},"baseline":"%s","baseline_commit":"%s","reference":"%s","plain":%d,' \
+      "$PROXY_LABEL" "$BASE_LABEL" "$BASELINE" "$BASE_COMMIT" "$REFERENCE" "$PLAIN"
     printf '"busy_before":%d,"busy_after":%d,"targets":["%s"],"stream_runs":%d,"streams":%d,"stream_chunks":%d,"stream_interval_ms":%d,"idle_connections":%d,"chat_len":%d,"big_len":%d}\n' \
-      "$busy_before" "$busy_after" "$(IFS=,; echo "${targets[*]}" | sed 's/,/","/g')" "$((ROUNDS * STREAM_RUNS))" "$STREAMS" "$STREAM_CHUNKS" "$STREAM_INTERVAL_MS" "$IDLE_CONNECTIONS" \
+      "$busy_before" "$busy_after" "${names//,/\",\"}" "$((ROUNDS * STREAM_RUNS))" "$STREAMS" "$STREAM_CHUNKS" "$STREAM_INTERVAL_MS" "$IDLE_CONNECTIONS" \
       "${#CHAT_BODY}" "$BIG_LEN"
   } >"$meta"
   node "$BENCH/node/report.js" "$meta" "$RAW" >"$RESULTS/$stamp.md"

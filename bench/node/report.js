@@ -1,13 +1,14 @@
 'use strict';
 // Turns the raw results of bench/run.sh (one JSON object per line) into the Markdown report:
-// medians over rounds, ratios against nginx and against direct, and the performance targets checked.
+// medians over rounds, ratios against nginx and against direct, each proxy-like target's ratio to the
+// reference target (--reference) round by round with its spread, and the performance targets checked.
 //
 // usage: node report.js META_JSON RAW_JSONL
 const fs = require('fs');
 
 const meta = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const raw = fs.readFileSync(process.argv[3], 'utf8').split('\n').filter(Boolean).map(line => JSON.parse(line));
-const label = target => target === 'proxy' ? meta.proxy_label : target;
+const label = target => (meta.labels && meta.labels[target]) || (target === 'proxy' ? meta.proxy_label : target);
 const scenarios = [
   ['keepalive-64', 'keep-alive, 64 connections'],
   ['keepalive-256', 'keep-alive, 256 connections'],
@@ -43,10 +44,14 @@ for (const [scenario] of scenarios) {
 
 const out = [];
 const line = text => out.push(text);
-line(`## Results ${meta.date}${meta.quick ? ' (--quick)' : ''}`);
+line(`## Results ${meta.date}${meta.quick ? ' (--quick)' : ''}${meta.plain ? ', plain-HTTP upstream' : ''}`);
 line('');
 line(`\`${meta.command}\` on ${meta.cores} cores (${meta.cpu}), ${meta.memory_gib} GiB, ${meta.os}, kernel ${meta.kernel}; ` +
-  `nginx ${meta.nginx}, wrk ${meta.wrk}, .NET SDK ${meta.dotnet}, Node ${meta.node}; commit ${meta.commit}. ` +
+  `nginx ${meta.nginx}, ${meta.targets.includes('haproxy') ? `HAProxy ${meta.haproxy}, ` : ''}wrk ${meta.wrk}, ` +
+  `.NET SDK ${meta.dotnet}, Node ${meta.node}; commit ${meta.commit}` +
+  (meta.targets.includes('proxy-base') ? `; proxy-base built the same way from ${meta.baseline} (${meta.baseline_commit.slice(0, 12)})` : '') + '. ' +
+  (meta.plain ? 'Plain-HTTP upstream (--plain): the upstreams serve plain HTTP and every target forwards to them without TLS. '
+    : 'TLS upstream, verified against the bench CA. ') +
   `${meta.rounds} round(s) of ${meta.duration_s} s per scenario and target, interleaved; medians over rounds. ` +
   `wrk -t 2; responses checked: 2xx and exactly ${meta.chat_len} (or ${meta.big_len}) body bytes. ` +
   `Other work on the machine: ${meta.busy_before}% CPU busy just before the run, ${meta.busy_after}% just after.`);
@@ -83,9 +88,54 @@ for (const [scenario, title] of scenarios) {
 }
 line('');
 line('CPU µs/req: user + system time of the proxy\'s processes (nginx: master + worker) during the run, ' +
-  'divided by the requests served. Peak RSS: VmHWM, reset before each run (nginx: master + worker summed). ' +
-  'The direct target pays a TLS handshake per connection in the new-connection scenario; the proxies keep ' +
-  'upstream connections pooled, so they can beat it there.');
+  'divided by the requests served. Peak RSS: VmHWM, reset before each run (nginx: master + worker summed).' +
+  (meta.plain ? '' : ' The direct target pays a TLS handshake per connection in the new-connection scenario; the proxies ' +
+    'keep upstream connections pooled, so they can beat it there.'));
+
+// Per-round ratios to the reference target. The host's noise moves whole rounds (20-40 % between rounds on
+// the development machine), and the targets of one round run minutes apart at most, so the ratio within
+// a round is steadier than a ratio of medians over rounds. A difference is called only when every
+// round's ratio is on the same side of 1.0; otherwise it is within that noise.
+const reference = meta.reference || 'nginx';
+const compared = ['proxy', 'proxy-nousage', 'proxy-base'].filter(t => t !== reference && meta.targets.includes(t));
+const spread = values => values.length < 2 ? (values.length ? values[0].toFixed(2) + '×' : 'n/a')
+  : `${median(values).toFixed(2)}× (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})`;
+const verdict = (values, lowerIsBetter) => {
+  if (values.length < 2) return values.length ? 'one round, no spread' : '–';
+  const low = Math.min(...values), high = Math.max(...values);
+  if (high < 1) return lowerIsBetter ? 'better' : '**worse**';
+  if (low > 1) return lowerIsBetter ? '**worse**' : 'better';
+  return 'within noise';
+};
+if (compared.length && !meta.targets.includes(reference)) {
+  line('');
+  line(`No per-round ratios: the reference target ${reference} did not run (\`--reference TARGET\` picks another).`);
+} else if (compared.length) {
+  line('');
+  line(`### Ratio to ${label(reference)}, per round`);
+  line('');
+  line('| scenario | target | rounds | CPU µs/req ÷ reference, median (min–max) | CPU | req/s ÷ reference, median (min–max) | req/s |');
+  line('| --- | --- | ---: | ---: | --- | ---: | --- |');
+  for (const [scenario, title] of scenarios) {
+    const runs = raw.filter(r => r.kind === 'wrk' && r.scenario === scenario);
+    for (const target of compared) {
+      const cpu = [], rps = [];
+      for (const r of runs.filter(r => r.target === target)) {
+        const ref = runs.find(x => x.target === reference && x.round === r.round);
+        if (!ref) continue;
+        if (r.cpu_us !== null && ref.cpu_us) cpu.push(r.cpu_us / ref.cpu_us);
+        if (ref.rps) rps.push(r.rps / ref.rps);
+      }
+      if (!rps.length) continue;
+      line(`| ${title} | ${label(target)} | ${rps.length} | ${spread(cpu)} | ${verdict(cpu, true)} | ` +
+        `${spread(rps)} | ${verdict(rps, false)} |`);
+    }
+  }
+  line('');
+  line(`Each round's CPU µs per request and req/s of the target divided by ${label(reference)}'s in the same round and scenario; ` +
+    'the median of those ratios and their range over the rounds. Better or worse only when the whole range is on one side of 1.0 ' +
+    '(at least two rounds); otherwise within the noise between rounds.');
+}
 
 // Streaming: the median of each percentile over all runs; added = target's minus direct's.
 const streamRuns = raw.filter(r => r.kind === 'stream');
@@ -111,14 +161,15 @@ line('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const target of meta.targets) {
   const s = stream[target];
   if (!s) continue;
-  const direct = target === 'direct';
+  // Nothing added for direct itself, nor for anyone in a run without direct.
+  const none = target === 'direct' || s.addedP50 === null;
   line(`| ${label(target)} | ${fixed(s.p50 / 1000, 3)} | ${fixed(s.p99 / 1000, 3)} | ${fixed(s.max / 1000, 3)} | ` +
-    `${direct ? '–' : fixed(s.addedP50 / 1000, 3)} | ${direct ? '–' : fixed(s.addedP99 / 1000, 3)} | ${s.ok} / ${s.streams} |`);
+    `${none ? '–' : fixed(s.addedP50 / 1000, 3)} | ${none ? '–' : fixed(s.addedP99 / 1000, 3)} | ${s.ok} / ${s.streams} |`);
 }
 line('');
 line('Chunk latency: from the upstream writing a chunk (its CLOCK_MONOTONIC stamp in the chunk) to the client ' +
   'reading it; each column is the median over the runs of that run\'s percentile. Added: the target\'s value minus ' +
-  'direct\'s. Direct is TLS to the client, the proxies plain HTTP, so the client\'s own TLS work counts against direct.');
+  'direct\'s.' + (meta.plain ? '' : ' Direct is TLS to the client, the proxies plain HTTP, so the client\'s own TLS work counts against direct.'));
 
 // Footprint.
 const footprint = {};
@@ -153,7 +204,7 @@ if (meta.targets.includes('proxy')) {
     if (n) check(`${title}: CPU/req ≤ nginx`, p.cpu <= n.cpu, `${fixed(p.cpu, 1)} vs ${fixed(n.cpu, 1)} µs`);
     if (n) check(`${title}: p99 ≤ nginx`, p.p99 <= n.p99, `${fixed(p.p99 / 1000, 2)} vs ${fixed(n.p99 / 1000, 2)} ms`);
   }
-  if (stream.proxy) check('streaming: added p99 per chunk ≤ 1 ms', stream.proxy.addedP99 <= 1000, `${fixed(stream.proxy.addedP99 / 1000, 3)} ms`);
+  if (stream.proxy && stream.proxy.addedP99 !== null) check('streaming: added p99 per chunk ≤ 1 ms', stream.proxy.addedP99 <= 1000, `${fixed(stream.proxy.addedP99 / 1000, 3)} ms`);
   const f = footprint.proxy;
   if (f) {
     check('idle RSS ≤ 20 MiB', f.idle <= 20 * 1024, `${mib(f.idle)} MiB`);
