@@ -17,8 +17,9 @@ internal static class UsageCommand
 
     private const string Usage = """
         usage: OllamaSocketProxy usage [--since WHEN] [--until WHEN] [--by COLUMNS] [--csv] [--db PATH]
-        Prints the requests, tokens and times counted in the usage database, summed by COLUMNS: any of client, model,
-        key, route and status, separated by commas (client,model when not given; none for one total).
+        Prints the requests, tokens and times counted in the usage database, summed by COLUMNS: any of hour, client,
+        model, key, route and status, separated by commas (client,model when not given; none for one total); hour
+        splits the totals by the hour they were counted in (its start, UTC), oldest first.
         WHEN is an age (36h, 7d, 2w) or a UTC date or time (2025-06-01, 2025-06-01T13:00); rows are hours, so --since
         counts from the start of its hour. Without --since, all rows the retention kept; without --until, up to now.
         The database is PATH, else PROXY_USAGE_DB, else usage.db in the working directory.
@@ -155,7 +156,7 @@ internal static class UsageCommand
                     case "--by":
                         arguments.By = UsageDimensions.TryParse(reader.Value(), out var by)
                             ? by
-                            : throw new CommandUsageException("--by takes client, model, key, route and status, separated by commas, or none");
+                            : throw new CommandUsageException($"--by takes {UsageDimensions.Listed}, separated by commas, or none");
                         break;
                     case "--csv" when !reader.HasInlineValue:
                         arguments.Csv = true;

@@ -12,4 +12,7 @@ public enum UsageGrouping
 
     /// <summary>The status class: 2xx, 4xx, 5xx, ...</summary>
     Status = 1 << 4,
+
+    /// <summary>The hour a row counts, by its start (UTC): a series over time, oldest first.</summary>
+    Hour = 1 << 5,
 }

@@ -1,8 +1,13 @@
+using System.Globalization;
+
 namespace OllamaSocketProxy.Listener.Usage;
 
 /// <summary>One line of a query's answer: the sums over its group. A column the query did not group by is null.</summary>
 public sealed class UsageQueryRow
 {
+    /// <summary>The start of the row's hour, UTC.</summary>
+    public DateTimeOffset? Hour { get; init; }
+
     public string? Client { get; init; }
     public string? Model { get; init; }
     public string? Key { get; init; }
@@ -31,6 +36,7 @@ public sealed class UsageQueryRow
     /// <summary>The value of the column <paramref name="grouping"/> (one flag) in this row.</summary>
     public string? Column(UsageGrouping grouping) => grouping switch
     {
+        UsageGrouping.Hour => Hour is { } hour ? FormatHour(hour) : null,
         UsageGrouping.Client => Client,
         UsageGrouping.Model => Model,
         UsageGrouping.Key => Key,
@@ -38,6 +44,10 @@ public sealed class UsageQueryRow
         UsageGrouping.Status => Status,
         _ => throw new ArgumentOutOfRangeException(nameof(grouping), grouping, "one column"),
     };
+
+    /// <summary>An hour as ISO 8601 in UTC to the second (<c>2025-06-01T13:00:00Z</c>): JavaScript's <c>Date</c> and spreadsheets read it.</summary>
+    public static string FormatHour(DateTimeOffset hour) =>
+        hour.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>The sums of <paramref name="rows"/>, grouped by nothing.</summary>
     public static UsageQueryRow Total(IReadOnlyList<UsageQueryRow> rows)

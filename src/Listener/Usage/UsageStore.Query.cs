@@ -45,6 +45,8 @@ public sealed partial class UsageStore
             {
                 var ordinal = 0;
                 string? Next(UsageGrouping flag) => (query.By & flag) != 0 ? reader.GetString(ordinal++) : null;
+                DateTimeOffset? NextHour() =>
+                    (query.By & UsageGrouping.Hour) != 0 ? DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(ordinal++)) : null;
                 long Sum()
                 {
                     var sum = reader.IsDBNull(ordinal) ? 0 : reader.GetInt64(ordinal);
@@ -52,8 +54,10 @@ public sealed partial class UsageStore
                     return sum;
                 }
 
+                // Read in the order of UsageDimensions.All, which is the order of the selected columns.
                 var row = new UsageQueryRow
                 {
+                    Hour = NextHour(),
                     Client = Next(UsageGrouping.Client),
                     Model = Next(UsageGrouping.Model),
                     Key = Next(UsageGrouping.Key),

@@ -75,6 +75,34 @@ public sealed partial class UsageCommandTests
     }
 
     [Test]
+    public void ByHourAndModel_PrintsAColumnPerHourStart_OldestFirst_InTheTableAndCsv()
+    {
+        using var folder = new TemporaryFolder();
+        var path = Database(folder, Record(at: Start.AddHours(-1), model: "qwen3:8b", prompt: 1, completion: 1));
+
+        var table = Run(["--by", "hour,model", "--db", path]);
+        var csv = Run(["--by", "Model, HOUR", "--csv", "--db", path]);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(table.ExitCode, Is.EqualTo(0), table.Error);
+            Assert.That(table.Output.TrimEnd().Split(Environment.NewLine)[1..].Select(Cells), Is.EqualTo(new[]
+            {
+                new[] { "hour", "model", "requests", "prompt_tokens", "completion_tokens", "unknown_token_requests", "avg_ttfb_ms", "avg_duration_ms", "max_duration_ms" },
+                ["2025-06-01T12:00:00Z", "qwen3:8b", "1", "1", "1", "0", "100.0", "1000.0", "1000.0"],
+                ["2025-06-01T13:00:00Z", "gemma3:4b", "2", "40", "60", "0", "200.0", "2000.0", "3000.0"],
+                ["2025-06-01T13:00:00Z", "qwen3:8b", "1", "0", "0", "1", "50.0", "500.0", "500.0"],
+                ["total", "4", "41", "61", "1", "137.5", "1375.0", "3000.0"],
+            }));
+            Assert.That(csv.Output, Is.EqualTo(
+                "hour,model,requests,prompt_tokens,completion_tokens,unknown_token_requests,avg_ttfb_ms,avg_duration_ms,max_duration_ms\r\n" +
+                "2025-06-01T12:00:00Z,qwen3:8b,1,1,1,0,100,1000,1000\r\n" +
+                "2025-06-01T13:00:00Z,gemma3:4b,2,40,60,0,200,2000,3000\r\n" +
+                "2025-06-01T13:00:00Z,qwen3:8b,1,0,0,1,50,500,500\r\n"));
+        }
+    }
+
+    [Test]
     public void SinceAnAge_CountsFromTheStartOfThatHour()
     {
         using var folder = new TemporaryFolder();

@@ -52,6 +52,28 @@ public sealed class UsageQueryJsonTests
     }
 
     [Test]
+    public void ByHour_WritesTheHourFirstAsIsoUtc()
+    {
+        var rows = new[]
+        {
+            new UsageQueryRow { Hour = new DateTimeOffset(2026, 12, 6, 5, 0, 0, TimeSpan.Zero), Client = "alice", Requests = 2 },
+        };
+        var query = new UsageQuery(null, null, UsageGrouping.Client | UsageGrouping.Hour);
+
+        using var json = JsonDocument.Parse(UsageQueryJson.ToUtf8(new UsageQueryResult(query, rows, UsageQueryRow.Total(rows))));
+
+        var root = json.RootElement;
+        var row = root.GetProperty("rows")[0];
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(root.GetProperty("by").EnumerateArray().Select(name => name.GetString()), Is.EqualTo(new[] { "hour", "client" }));
+            Assert.That(row.EnumerateObject().Select(property => property.Name).Take(3), Is.EqualTo(new[] { "hour", "client", "requests" }));
+            Assert.That(row.GetProperty("hour").GetString(), Is.EqualTo("2026-12-06T05:00:00Z"));
+            Assert.That(root.GetProperty("total").TryGetProperty("hour", out _), Is.False);
+        }
+    }
+
+    [Test]
     public void EmptyResult_HasNoRowsAndAZeroTotal()
     {
         var query = new UsageQuery(null, Start, UsageGrouping.None);

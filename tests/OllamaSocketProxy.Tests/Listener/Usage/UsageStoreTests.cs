@@ -263,6 +263,44 @@ public sealed class UsageStoreTests
     }
 
     [Test]
+    public void QueryByHour_IsOneRowPerHourAndColumns_OldestFirst()
+    {
+        using var folder = new TemporaryFolder();
+        var path = folder.File("usage.db");
+        using (var store = new UsageStore(path, Clock(), new LogLines()))
+        {
+            store.Write(Rollups(
+                Record(at: Start.AddHours(1), client: "bob"),
+                Record(at: Start, client: "bob"),
+                Record(at: Start.AddMinutes(30), client: "alice", prompt: 5),
+                Record(at: Start.AddDays(-1), client: "alice"),
+                Record(at: Start.AddMinutes(-10), client: "alice", prompt: 7)));
+        }
+
+        var byHourAndClient = Query(path, UsageGrouping.Client | UsageGrouping.Hour);
+        var byHour = Query(path, UsageGrouping.Hour, since: Start);
+
+        using (Assert.EnterMultipleScope())
+        {
+            // 13:20 - 10 min and 13:20 + 30 min are both in the hour of 13:00; the day before comes first.
+            Assert.That(byHourAndClient.Rows.Select(row => (row.Column(UsageGrouping.Hour), row.Client, row.Requests, row.PromptTokens)), Is.EqualTo(new[]
+            {
+                ("2025-05-31T13:00:00Z", "alice", 1L, 10L),
+                ("2025-06-01T13:00:00Z", "alice", 2L, 12L),
+                ("2025-06-01T13:00:00Z", "bob", 1L, 10L),
+                ("2025-06-01T14:00:00Z", "bob", 1L, 10L),
+            }));
+            Assert.That(byHourAndClient.Rows[0].Hour, Is.EqualTo(new DateTimeOffset(2025, 5, 31, 13, 0, 0, TimeSpan.Zero)));
+            Assert.That(byHour.Rows.Select(row => (row.Column(UsageGrouping.Hour), row.Client, row.Requests)), Is.EqualTo(new[]
+            {
+                ("2025-06-01T13:00:00Z", (string?)null, 3L),
+                ("2025-06-01T14:00:00Z", null, 1L),
+            }));
+            Assert.That(byHour.Total.Hour, Is.Null);
+        }
+    }
+
+    [Test]
     public void Query_CountsTheHoursFromSinceRoundedDownUntilUntil()
     {
         using var folder = new TemporaryFolder();
