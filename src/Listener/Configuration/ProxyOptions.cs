@@ -77,7 +77,7 @@ public sealed record ProxyOptions
     /// <summary>The bearer token the admin listener asks for (see README.md#usage-and-metrics); never logged.</summary>
     public string? AdminToken { get; init; }
 
-    /// <summary><c>/metrics</c> and <c>/healthz</c> stay open without the admin token off loopback.</summary>
+    /// <summary>Off loopback, <c>/metrics</c>, <c>/healthz</c> and <c>/readyz</c> stay open without the admin token.</summary>
     public bool AdminMetricsOpen { get; init; }
 
     /// <summary>Whether the listen address is reachable from other machines.</summary>
@@ -86,7 +86,8 @@ public sealed record ProxyOptions
     /// <summary>
     /// Reads the options from <paramref name="variables"/>, one <see cref="Settings.All"/> entry after another. Throws
     /// <see cref="ProxyConfigurationException"/> naming the first variable that is missing or malformed; the message
-    /// never contains a secret.
+    /// never contains a secret. Settings that are each valid but wrong together are refused too
+    /// (<see cref="CheckAdminListener"/>).
     /// </summary>
     public static ProxyOptions FromEnvironment(IReadOnlyDictionary<string, string?> variables)
     {
@@ -96,7 +97,38 @@ public sealed record ProxyOptions
             options = setting.Apply(options, variables);
         }
 
+        CheckAdminListener(options);
         return options;
+    }
+
+    /// <summary>
+    /// The admin listener shows every client's usage and the keys' state: beyond loopback only behind
+    /// <c>PROXY_ADMIN_TOKEN</c>. And it is never the API port: both listeners would take the same connections
+    /// (SO_REUSEADDR), or the second would not start. Port 0 asks for a free port each, so never clashes.
+    /// </summary>
+    private static void CheckAdminListener(ProxyOptions options)
+    {
+        if (options.AdminListen is not { } admin)
+        {
+            return;
+        }
+
+        if (!IPAddress.IsLoopback(admin.Address) && options.AdminToken is null)
+        {
+            throw new ProxyConfigurationException("PROXY_ADMIN_LISTEN",
+                $"{admin} is not on loopback, so PROXY_ADMIN_TOKEN must be set: whoever reaches it would read every client's usage " +
+                "(set PROXY_ADMIN_TOKEN, or PROXY_ADMIN_LISTEN=127.0.0.1:11435, or off)");
+        }
+
+        var api = options.Listen;
+        var sameAddress = admin.Address.Equals(api.Address) || IsWildcard(admin.Address) || IsWildcard(api.Address);
+        if (admin.Port != 0 && admin.Port == api.Port && sameAddress)
+        {
+            throw new ProxyConfigurationException("PROXY_ADMIN_LISTEN",
+                $"{admin} is the API port (PROXY_LISTEN {api}): the admin listener needs a port of its own, never the API port");
+        }
+
+        static bool IsWildcard(IPAddress address) => address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any);
     }
 
     /// <summary>The <c>PROXY_…</c> names in <paramref name="variables"/> that no setting has (most likely typos).</summary>
