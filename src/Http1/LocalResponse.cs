@@ -95,6 +95,7 @@ public static class LocalResponse
         400 => "Bad Request"u8,
         401 => "Unauthorized"u8,
         403 => "Forbidden"u8,
+        404 => "Not Found"u8,
         405 => "Method Not Allowed"u8,
         408 => "Request Timeout"u8,
         411 => "Length Required"u8,

@@ -68,24 +68,7 @@ public sealed class ProxyServer : IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var listener = new TcpListener(_options.Listen);
-        try
-        {
-            if (_options.Listen.Address.Equals(IPAddress.IPv6Any))
-            {
-                // [::] takes IPv4 clients as well, as nginx's "listen [::]:port ipv6only=off" does.
-                listener.Server.DualMode = true;
-            }
-
-            listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            listener.Start(backlog: 1024);
-        }
-        catch
-        {
-            listener.Dispose();
-            throw;
-        }
-
+        var listener = ListeningSocket.Start(_options.Listen, backlog: 1024);
         _listener = listener;
         _localEndPoint = (IPEndPoint)listener.LocalEndpoint;
         _accepting = AcceptLoopAsync(listener);
