@@ -92,5 +92,11 @@ catch (System.Net.Sockets.SocketException e)
     Console.Error.WriteLine($"OllamaSocketProxy: PROXY_LISTEN {options.Listen} cannot be bound: {e.Message}");
     return 1;
 }
+catch (ProxyConfigurationException e)
+{
+    // PROXY_ADMIN_LISTEN cannot be bound (ProxyServer.StartAdmin).
+    Console.Error.WriteLine($"OllamaSocketProxy: {e.Message}");
+    return 1;
+}
 
 return 0;

@@ -8,8 +8,11 @@ using OllamaSocketProxy.Upstream;
 
 namespace OllamaSocketProxy.Listener;
 
-/// <summary>The proxy: an accept loop on <see cref="ProxyOptions.Listen"/>, one <see cref="ClientConnection"/> per socket.</summary>
-public sealed class ProxyServer : IAsyncDisposable
+/// <summary>
+/// The proxy: an accept loop on <see cref="ProxyOptions.Listen"/>, one <see cref="ClientConnection"/> per socket; and,
+/// unless it is off, the admin listener on <see cref="ProxyOptions.AdminListen"/> (<see cref="Admin.AdminServer"/>).
+/// </summary>
+public sealed partial class ProxyServer : IAsyncDisposable
 {
     private readonly ProxyOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -52,7 +55,9 @@ public sealed class ProxyServer : IAsyncDisposable
             UpstreamEndpoint.FromUri(options.UpstreamUrl), options.UpstreamCaCertificates, options.UpstreamConnectTimeout, _timeProvider);
         _pool = new UpstreamPool(connector, options.UpstreamPoolIdleTimeout, options.UpstreamPrewarm, _timeProvider);
         _context = new ProxyContext(
-            options, _pool, policies, loggerFactory, _timeProvider, _shutdown.Token, clientConnections: () => ConnectionCount);
+            options, _pool, policies, loggerFactory, _timeProvider, _shutdown.Token,
+            clientConnections: () => ConnectionCount, busyUpstreamConnections: () => CountRequests().Busy);
+        _admin = CreateAdmin(loggerFactory);
 
         _idleTrim = _timeProvider.CreateTimer(static _ => TrimMemory(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
@@ -81,6 +86,7 @@ public sealed class ProxyServer : IAsyncDisposable
             ProxyLog.OpenBeyondLoopback(_context.Log, LocalEndPoint);
         }
 
+        StartAdmin();
         return Task.CompletedTask;
     }
 
@@ -230,6 +236,13 @@ public sealed class ProxyServer : IAsyncDisposable
             ProxyLog.AbortingAtShutdown(_context.Log, _connections.Count);
             await _shutdown.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(_connections.Values).ConfigureAwait(false);
+        }
+
+        // The admin listener answers until the last request ended: through the grace period /readyz says 503 and
+        // /metrics still shows the requests that finish.
+        if (_admin is not null)
+        {
+            await _admin.StopAsync().ConfigureAwait(false);
         }
 
         await _idleTrim.DisposeAsync().ConfigureAwait(false);
