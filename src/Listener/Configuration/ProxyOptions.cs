@@ -103,8 +103,8 @@ public sealed record ProxyOptions
 
     /// <summary>
     /// The admin listener shows every client's usage and the keys' state: beyond loopback only behind
-    /// <c>PROXY_ADMIN_TOKEN</c>. And it is never the API port: both listeners would take the same connections
-    /// (SO_REUSEADDR), or the second would not start. Port 0 asks for a free port each, so never clashes.
+    /// <c>PROXY_ADMIN_TOKEN</c>. And it is never the API port: the second of the two binds would fail, and say less
+    /// clearly why than this check does. Port 0 asks for a free port each, so never clashes.
     /// </summary>
     private static void CheckAdminListener(ProxyOptions options)
     {
