@@ -15,6 +15,12 @@ public sealed partial class ProxyServer
     public IPEndPoint? AdminEndPoint => _admin is { } admin && Volatile.Read(ref _adminStarted) ? admin.LocalEndPoint : null;
 
     /// <summary>
+    /// Writes the usage counted so far now, instead of at the next flush interval: true once it is in the database,
+    /// false when the database failed or is off.
+    /// </summary>
+    internal Task<bool> FlushUsageAsync() => _context.Usage?.FlushAsync() ?? Task.FromResult(false);
+
+    /// <summary>
     /// Requests under way, and how many of them hold an upstream connection (from renting it to their response's end,
     /// the phases of <see cref="TimeoutReason"/> that involve the upstream). Counted when asked, by a look at every
     /// open connection, so the request path pays nothing; each look reads another thread's state without a lock, so
