@@ -29,8 +29,9 @@
 #                to try one without a rebuild); the table names them
 #   --wait-quiet first wait up to SECONDS for the machine to be idle (under 10 % busy), for
 #                shared machines where builds and tests come and go
-#   --baseline   the git commit (or branch, tag) that proxy-base is built from: a detached worktree of it
-#                in bench/.work/baseline/, published to its own folder; adds proxy-base to the targets
+#   --baseline   the git commit (or branch, tag) that proxy-base is built from: its tree exported to
+#                ~/.cache/ollama-socket-proxy-bench/baseline/ (BENCH_BASELINE_DIR), published to its own
+#                folder; adds proxy-base to the targets
 #   --reference  the target the per-round ratios divide by (default nginx; e.g. proxy-base)
 #   --plain      the upstreams (nginx and the streaming one) serve plain HTTP, and every target forwards
 #                to them over plain HTTP: the proxies' own work without the upstream TLS
@@ -252,25 +253,24 @@ build_proxy() {
   [[ -z $PROXY_ENV ]] || PROXY_LABEL="$PROXY_LABEL ($PROXY_ENV)"
 }
 
-# proxy-base: the proxy built the same way from another commit (--baseline REF), checked out as a
-# detached git worktree under bench/.work/baseline/ (kept, and reused while it is at that commit).
+# proxy-base: the proxy built the same way from another commit (--baseline REF): its tree exported
+# (git archive) outside the repository, so that no second copy of the projects lies under it (BenchmarkDotNet
+# and other tools that search the tree would find two), and kept, and reused while it is at that commit.
 BASE_BIN=""
 BASE_LABEL=proxy-base
 BASE_COMMIT=""
+BASE_ROOT=${BENCH_BASELINE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ollama-socket-proxy-bench/baseline}
 build_baseline() {
-  local sha dir head=""
+  local sha dir
   sha=$(git -C "$REPO" rev-parse --verify --quiet "$BASELINE^{commit}") || die "--baseline $BASELINE: no such commit"
   BASE_COMMIT=$sha
-  dir=$WORK/baseline/${sha:0:12}
-  # $dir/.git first: without it, git would answer for the repository around bench/.work.
-  if [[ -e $dir/.git ]]; then head=$(git -C "$dir" rev-parse HEAD 2>/dev/null || true); fi
-  if [[ $head != "$sha" ]]; then
-    log "checking out $BASELINE ($(git -C "$REPO" rev-parse --short "$sha")) as a worktree in $dir"
+  dir=$BASE_ROOT/${sha:0:12}
+  if [[ $(cat "$dir/.bench-commit" 2>/dev/null) != "$sha" ]]; then
+    log "exporting $BASELINE ($(git -C "$REPO" rev-parse --short "$sha")) to $dir"
     rm -rf "$dir"
-    git -C "$REPO" worktree prune
-    mkdir -p "$WORK/baseline"
-    git -C "$REPO" worktree add --detach "$dir" "$sha" >"$WORK/logs/baseline-worktree.log" 2>&1 ||
-      die "git worktree add of $BASELINE failed: see $WORK/logs/baseline-worktree.log"
+    mkdir -p "$dir"
+    git -C "$REPO" archive "$sha" | tar -x -C "$dir" || die "git archive of $BASELINE failed"
+    echo "$sha" >"$dir/.bench-commit"
   fi
   publish_listener "$dir" "$WORK/proxy-base/${sha:0:12}-$PROXY_BUILD" "$WORK/artifacts/proxy-base-${sha:0:12}-$PROXY_BUILD" \
     bench-proxy-base "proxy-base" || return 1
