@@ -26,6 +26,7 @@ internal sealed class AdminAccess
 
     private readonly byte[]? _tokenSha256;
     private readonly bool _probesOpen;
+    private readonly bool _onLoopback;
 
     /// <param name="token"><c>PROXY_ADMIN_TOKEN</c>, or null for none.</param>
     /// <param name="onLoopback">The admin listener's address is a loopback address.</param>
@@ -34,6 +35,52 @@ internal sealed class AdminAccess
     {
         _tokenSha256 = token is null ? null : SHA256.HashData(Encoding.UTF8.GetBytes(token));
         _probesOpen = onLoopback || metricsOpen;
+        _onLoopback = onLoopback;
+    }
+
+    /// <summary>
+    /// Whether the request names this machine: on a loopback listener, <c>Host</c> must be <c>localhost</c> or a loopback
+    /// address (with any port). A web page the operator opens could otherwise point a name of its own at 127.0.0.1
+    /// (DNS rebinding) and read, as its own origin, what the listener shows to this machine without a token. Off
+    /// loopback the token guards what matters and any name may lead there.
+    /// </summary>
+    public bool AllowsHost(RequestHead head)
+    {
+        if (!_onLoopback)
+        {
+            return true;
+        }
+
+        foreach (var field in head.Fields)
+        {
+            if (field.Known == KnownField.Host)
+            {
+                return IsLoopbackHost(field.Value(head.Bytes));
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary><c>uri-host [ ":" port ]</c> (RFC 9110 §7.2) whose host is <c>localhost</c> or a loopback IP literal.</summary>
+    internal static bool IsLoopbackHost(ReadOnlySpan<byte> host)
+    {
+        if (host.StartsWith("["u8))
+        {
+            var close = host.IndexOf((byte)']');
+            return close > 0 && (close == host.Length - 1 || host[close + 1] == ':')
+                && System.Net.IPAddress.TryParse(Encoding.ASCII.GetString(host[1..close]), out var v6) && System.Net.IPAddress.IsLoopback(v6);
+        }
+
+        var colon = host.IndexOf((byte)':');
+        var name = colon < 0 ? host : host[..colon];
+        if (Ascii.EqualsIgnoreCase(name, "localhost"u8))
+        {
+            return true;
+        }
+
+        return name.Length is > 0 and <= 15 && name.IndexOfAnyExcept("0123456789."u8) < 0
+            && System.Net.IPAddress.TryParse(Encoding.ASCII.GetString(name), out var v4) && System.Net.IPAddress.IsLoopback(v4);
     }
 
     /// <summary>Whether a request for <paramref name="endpoint"/> must carry the token.</summary>
@@ -78,6 +125,7 @@ internal sealed class AdminAccess
         }
         finally
         {
+            CryptographicOperations.ZeroMemory(decoded);
             if (rented is not null)
             {
                 CryptographicOperations.ZeroMemory(rented);

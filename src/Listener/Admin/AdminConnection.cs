@@ -38,13 +38,15 @@ internal sealed class AdminConnection(Socket socket, AdminServer server)
 
     private string? _peer;
 
-    private string Peer => _peer ??= socket.RemoteEndPoint?.ToString() ?? "unknown";
+    /// <summary>The client's address, formatted once; read before the socket is disposed (after, it throws).</summary>
+    private string Peer => _peer ??= PeerOf(socket);
 
     /// <summary>Closes the socket now: the server is stopping. A read or write under way fails, and the loop ends.</summary>
     public void Abort() => socket.Dispose();
 
     public async Task RunAsync()
     {
+        _ = Peer;
         NetworkStream stream;
         try
         {
@@ -78,6 +80,9 @@ internal sealed class AdminConnection(Socket socket, AdminServer server)
                 deadline.CancelAfter(AnswerTimeout);
                 body.ResetWrittenCount();
                 var reply = await server.Responder.AnswerAsync(head, body, deadline.Token).ConfigureAwait(false);
+
+                // A client without the token does not keep one of the listener's few connections.
+                close |= reply.Status is 401 or 403;
                 response.ResetWrittenCount();
                 AdminResponses.Write(response, reply, body.WrittenSpan, server.Date.FieldLine, close, headOnly: head.Method == RequestMethod.Head);
                 Log(head, reply.Status);
@@ -221,5 +226,17 @@ internal sealed class AdminConnection(Socket socket, AdminServer server)
         var target = head.Target;
         var query = target.IndexOf((byte)'?');
         AdminLog.Answered(server.Logger, Peer, Encoding.ASCII.GetString(head.MethodBytes), Encoding.ASCII.GetString(query < 0 ? target : target[..query]), status);
+    }
+
+    private static string PeerOf(Socket socket)
+    {
+        try
+        {
+            return socket.RemoteEndPoint?.ToString() ?? "unknown";
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return "unknown";
+        }
     }
 }

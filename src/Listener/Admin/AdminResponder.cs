@@ -38,6 +38,12 @@ internal sealed class AdminResponder(AdminSources sources, AdminAccess access, T
             return new(Error(body, 404, json, "not found: the admin listener serves /, /healthz, /readyz, /metrics, /usage and /status"));
         }
 
+        if (!access.AllowsHost(head))
+        {
+            return new(Error(body, 403, json,
+                "the admin listener on loopback answers only requests for localhost or a loopback address (Host), so that no web page can read it through a name of its own"));
+        }
+
         if (!access.Allows(endpoint, head))
         {
             // The page's challenge makes a browser ask for the token; the endpoints' does not, so a page whose

@@ -179,16 +179,65 @@ public sealed class AdminAccessTests
     }
 
     [Test]
-    public async Task AWrongToken_Is401_AndTheConnectionServesTheRightOneNext()
+    public async Task AWrongToken_Is401_AndTheConnectionCloses_SoItHoldsNoSlot()
     {
         await using var admin = AdminHarness.Start(withToken: true);
         var client = await admin.ConnectAsync();
 
-        await client.SendAsync("GET /status HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer wrong\r\n\r\n");
+        await client.SendAsync("GET /status HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer wrong\r\n\r\n");
         var refused = await client.ReadResponseAsync();
-        await client.SendAsync($"GET /status HTTP/1.1\r\nHost: a\r\n{AdminHarness.BearerField}\r\n");
-        var served = await client.ReadResponseAsync();
 
-        Assert.That((refused.StatusCode, served.StatusCode), Is.EqualTo((401, 200)));
+        ProxyAssert.IsJsonError(refused, 401);
+        await ProxyAssert.ClosesConnectionAsync(client, refused);
+        Assert.That((await admin.SendAsync("/status", AdminHarness.BearerField)).StatusCode, Is.EqualTo(200), "the right token, on a new connection");
+    }
+
+    [TestCase("localhost", true)]
+    [TestCase("LocalHost:11435", true)]
+    [TestCase("127.0.0.1", true)]
+    [TestCase("127.1.2.3:80", true)]
+    [TestCase("[::1]", true)]
+    [TestCase("[::1]:11435", true)]
+    [TestCase("evil.example", false)]
+    [TestCase("evil.example:11435", false)]
+    [TestCase("localhost.evil.example", false)]
+    [TestCase("127.0.0.1.evil.example", false)]
+    [TestCase("192.168.1.10:11435", false)]
+    [TestCase("[::ffff:10.0.0.1]", false)]
+    [TestCase("[::1", false)]
+    [TestCase("", false)]
+    public void LoopbackHost_IsLocalhostOrALoopbackAddress(string host, bool loopback)
+    {
+        Assert.That(AdminAccess.IsLoopbackHost(System.Text.Encoding.ASCII.GetBytes(host)), Is.EqualTo(loopback));
+    }
+
+    [TestCase("/healthz")]
+    [TestCase("/metrics")]
+    [TestCase("/usage")]
+    [TestCase("/")]
+    public async Task OnLoopback_ARequestForAnotherName_Is403WhateverItsToken(string target)
+    {
+        // DNS rebinding: a page at http://evil.example:11435/ whose name now leads to 127.0.0.1.
+        await using var admin = AdminHarness.Start(withToken: false);
+        var client = await admin.ConnectAsync();
+
+        await client.SendAsync($"GET {target} HTTP/1.1\r\nHost: evil.example:11435\r\n\r\n");
+        var refused = await client.ReadResponseAsync();
+
+        Assert.That(refused.StatusCode, Is.EqualTo(403), refused.Describe());
+        Assert.That(refused.BodyText, Does.Contain("localhost"));
+        await ProxyAssert.ClosesConnectionAsync(client, refused);
+    }
+
+    [Test]
+    public void OffLoopback_AnyNameMayLeadThere()
+    {
+        var access = new AdminAccess(Token, onLoopback: false, metricsOpen: false);
+        var head = new OllamaSocketProxy.Http1.RequestHead();
+        var reader = new System.Buffers.SequenceReader<byte>(new System.Buffers.ReadOnlySequence<byte>(
+            System.Text.Encoding.ASCII.GetBytes("GET /metrics HTTP/1.1\r\nHost: proxy.lan:11435\r\n\r\n")));
+        Assert.That(OllamaSocketProxy.Http1.RequestHeadParser.TryParse(ref reader, OllamaSocketProxy.Http1.RequestLimits.Default, head), Is.True);
+
+        Assert.That(access.AllowsHost(head), Is.True);
     }
 }

@@ -183,7 +183,7 @@ public sealed class AdminEndToEndTests
     private static async Task<RawResponse> GetAsync(IPEndPoint admin, string target)
     {
         await using var client = await RawClient.ConnectAsync(admin);
-        await client.SendAsync($"GET {target} HTTP/1.1\r\nHost: admin.test\r\nConnection: close\r\n\r\n");
+        await client.SendAsync($"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         return await client.ReadResponseAsync();
     }
 }

@@ -164,7 +164,7 @@ public sealed partial class AdminEndpointTests
 
     [TestCase("/")]
     [TestCase("/index.html")]
-    [TestCase("http://admin.test/")]
+    [TestCase("http://localhost/")]
     public async Task Dashboard_IsTheEmbeddedPageWithItsSecurityFields(string target)
     {
         await using var admin = AdminHarness.Start();
@@ -281,11 +281,11 @@ public sealed partial class AdminEndpointTests
 
         var get = await admin.SendAsync(target);
         var client = await admin.ConnectAsync();
-        await client.SendAsync($"HEAD {target} HTTP/1.1\r\nHost: admin.test\r\n\r\n");
+        await client.SendAsync($"HEAD {target} HTTP/1.1\r\nHost: localhost\r\n\r\n");
         var head = await client.ReadResponseAsync("HEAD");
 
         // The next answer on the connection starts right after the head: no body was sent.
-        await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: admin.test\r\n\r\n");
+        await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
         var after = await client.ReadResponseAsync();
         using (Assert.EnterMultipleScope())
         {
@@ -335,10 +335,10 @@ public sealed partial class AdminEndpointTests
         await using var admin = AdminHarness.Start();
         var client = await admin.ConnectAsync();
 
-        await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\nGET /readyz HTTP/1.1\r\nHost: a\r\n\r\n");
+        await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\nGET /readyz HTTP/1.1\r\nHost: localhost\r\n\r\n");
         var first = await client.ReadResponseAsync();
         var second = await client.ReadResponseAsync();
-        await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         var last = await client.ReadResponseAsync();
 
         using (Assert.EnterMultipleScope())
@@ -358,7 +358,7 @@ public sealed partial class AdminEndpointTests
         var client = await admin.ConnectAsync();
 
         // Were the body read as a request, a second answer would follow.
-        await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 37\r\n\r\nGET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
+        await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 37\r\n\r\nGET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
         var response = await client.ReadResponseAsync();
 
         Assert.That(response.Head.AnnouncesClose, Is.True, response.Describe());
@@ -371,7 +371,7 @@ public sealed partial class AdminEndpointTests
         await using var admin = AdminHarness.Start();
         var client = await admin.ConnectAsync();
 
-        await client.SendAsync(string.Concat(Enumerable.Repeat("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n", AdminConnection.MaxRequests)));
+        await client.SendAsync(string.Concat(Enumerable.Repeat("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n", AdminConnection.MaxRequests)));
         RawResponse? response = null;
         for (var i = 1; i <= AdminConnection.MaxRequests; i++)
         {

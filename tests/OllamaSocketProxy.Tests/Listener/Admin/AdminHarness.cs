@@ -81,7 +81,7 @@ internal sealed class AdminHarness : IAsyncDisposable
     public async Task<RawResponse> SendAsync(string target, string fields = "", string method = "GET")
     {
         var client = await ConnectAsync();
-        await client.SendAsync($"{method} {target} HTTP/1.1\r\nHost: admin.test\r\n{fields}\r\n");
+        await client.SendAsync($"{method} {target} HTTP/1.1\r\nHost: localhost\r\n{fields}\r\n");
         return await client.ReadResponseAsync(method);
     }
 

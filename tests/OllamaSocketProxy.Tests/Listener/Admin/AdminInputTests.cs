@@ -14,10 +14,10 @@ public sealed class AdminInputTests
     [TestCase("GARBAGE\r\n\r\n", 400)]
     [TestCase("GET /healthz\r\n\r\n", 400)]
     [TestCase("GET /healthz HTTP/1.1\r\n\r\n", 400)] // no Host
-    [TestCase("GET /healthz HTTP/2.0\r\nHost: a\r\n\r\n", 505)]
-    [TestCase("GET /healthz HTTP/1.1\nHost: a\n\n", 400)]
-    [TestCase("GET /he\x01lthz HTTP/1.1\r\nHost: a\r\n\r\n", 400)]
-    [TestCase("GET /healthz HTTP/1.1\r\nHost: a\r\n bad: fold\r\n\r\n", 400)]
+    [TestCase("GET /healthz HTTP/2.0\r\nHost: localhost\r\n\r\n", 505)]
+    [TestCase("GET /healthz HTTP/1.1\nHost: localhost\n\n", 400)]
+    [TestCase("GET /he\x01lthz HTTP/1.1\r\nHost: localhost\r\n\r\n", 400)]
+    [TestCase("GET /healthz HTTP/1.1\r\nHost: localhost\r\n bad: fold\r\n\r\n", 400)]
     public async Task MalformedHead_IsRefusedAndTheConnectionClosed(string request, int status)
     {
         await using var admin = AdminHarness.Start();
@@ -37,7 +37,7 @@ public sealed class AdminInputTests
         await using var admin = AdminHarness.Start();
         var client = await admin.ConnectAsync();
 
-        await client.SendAsync($"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: {new string('x', 8 * 1024)}\r\n\r\n");
+        await client.SendAsync($"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: {new string('x', 8 * 1024)}\r\n\r\n");
         var response = await client.ReadResponseAsync();
 
         ProxyAssert.IsJsonError(response, 431);
@@ -70,7 +70,7 @@ public sealed class AdminInputTests
         await using var admin = AdminHarness.Start(time: clock);
         var client = await admin.ConnectAsync();
 
-        await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: a\r\n");
+        await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\n");
         await clock.WaitForArmedAsync(AdminServer.DefaultHeadTimeout);
         clock.Advance(AdminServer.DefaultHeadTimeout);
 
@@ -85,7 +85,7 @@ public sealed class AdminInputTests
         await using var admin = AdminHarness.Start(time: clock);
         var client = await admin.ConnectAsync();
 
-        await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
+        await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
         await client.ReadResponseAsync();
         await clock.WaitForArmedAsync(AdminServer.DefaultHeadTimeout);
         clock.Advance(AdminServer.DefaultHeadTimeout);
@@ -125,7 +125,7 @@ public sealed class AdminInputTests
         await using var admin = AdminHarness.Start();
         var client = await admin.ConnectAsync();
 
-        await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
+        await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
         client.ShutdownSend();
         var response = await client.ReadResponseAsync();
 
