@@ -40,7 +40,8 @@ public class UsageObserverBenchmarks
         _recorder = new UsageRecorder(new UsageStore(_database, TimeProvider.System, NullLogger.Instance), TimeProvider.System, NullLogger.Instance);
         _metrics = new ProxyMetrics();
         _exporter = new PrometheusExporter(_metrics.Meter);
-        _policy = new UsagePolicy(_recorder, _metrics, new ModelLabel([]), TimeProvider.System);
+        _policy = new UsagePolicy(
+            _recorder, _metrics, new ModelLabel([]), new OllamaSocketProxy.Listener.Gateway.ClientRegistrySource(null, "token", NullLogger.Instance, TimeProvider.System), TimeProvider.System);
 
         var head = Encoding.ASCII.GetBytes($"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: {ChatBody.Length}\r\n\r\n{ChatBody}");
         var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(head));

@@ -7,8 +7,9 @@ namespace OllamaSocketProxy.Listener.Metrics;
 /// <summary>
 /// The <c>model</c> label of a request: the model's name when the proxy knows it, else <see cref="Other"/>, so that
 /// a client cannot mint label values by sending made-up names. Known names are the exact names in the clients'
-/// <c>models</c> lists (a glob names no model: <c>gemma3*</c> would admit any name that starts so), the names of
-/// the upstream's last <c>/api/tags</c> answer, and the names the upstream has served (<see cref="LearnServed"/>).
+/// <c>models</c> lists (a glob names no model: <c>gemma3*</c> would admit any name that starts so) and the names the
+/// upstream has served (<see cref="LearnServed"/>): a made-up name gets a 404 from the upstream, so it never becomes
+/// a label.
 /// </summary>
 /// <remarks>
 /// A name is matched as Ollama matches names (<see cref="ModelPattern"/>): ASCII case does not matter and a name
@@ -24,12 +25,11 @@ public sealed class ModelLabel
     /// <summary>The label of a request that names no model (a model list, a version query).</summary>
     public const string None = "none";
 
-    /// <summary>At most this many names of one <c>/api/tags</c> answer are taken; the rest count as <see cref="Other"/>.</summary>
-    public const int MaxUpstreamModels = 1024;
+    /// <summary>At most this many served names are learned; any further one counts as <see cref="Other"/>.</summary>
+    public const int MaxServedModels = 1024;
 
     private readonly Lock _gate = new();
     private FrozenSet<string> _configured = FrozenSet<string>.Empty;
-    private FrozenSet<string> _upstream = FrozenSet<string>.Empty;
     private FrozenSet<string> _served = FrozenSet<string>.Empty;
     private volatile Table _table = new(FrozenDictionary<string, string>.Empty);
 
@@ -63,49 +63,15 @@ public sealed class ModelLabel
     }
 
     /// <summary>
-    /// Takes the model names of an <c>/api/tags</c> answer, replacing those of the answer before. Names Ollama would
-    /// not accept (empty, not ASCII, longer than <see cref="RequestModel.MaxNameLength"/>) are passed over, and only the
-    /// first <see cref="MaxUpstreamModels"/> are taken.
-    /// </summary>
-    public void UpdateUpstreamModels(IEnumerable<string> names)
-    {
-        ArgumentNullException.ThrowIfNull(names);
-        var known = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var name in names)
-        {
-            if (known.Count == MaxUpstreamModels)
-            {
-                break;
-            }
-
-            if (Canonical(name) is { } canonical)
-            {
-                known.Add(canonical);
-            }
-        }
-
-        lock (_gate)
-        {
-            // Clients poll /api/tags often and the answer rarely changes: the table is rebuilt only when it does.
-            if (_upstream.SetEquals(known))
-            {
-                return;
-            }
-
-            _upstream = known.ToFrozenSet(StringComparer.Ordinal);
-            Publish();
-        }
-    }
-
-    /// <summary>
     /// The label of <paramref name="name"/>, a model the upstream has just served (answered with a 2xx): a name it
     /// does not know, it answers with 404, so a made-up name is never learned. Known from then on, up to
-    /// <see cref="MaxUpstreamModels"/> names; allocates only the first time a name is served.
+    /// <see cref="MaxServedModels"/> names; allocates only the first time a name is served.
     /// </summary>
     public string LearnServed(ReadOnlySpan<byte> name)
     {
         var label = For(name);
-        if (!ReferenceEquals(label, Other) || name.Length > RequestModel.MaxNameLength || !Ascii.IsValid(name))
+        if (!ReferenceEquals(label, Other) || name.Length > RequestModel.MaxNameLength || !Ascii.IsValid(name)
+            || Volatile.Read(ref _served).Count >= MaxServedModels)
         {
             return label;
         }
@@ -117,7 +83,7 @@ public sealed class ModelLabel
 
         lock (_gate)
         {
-            if (_served.Count >= MaxUpstreamModels || _served.Contains(canonical))
+            if (_served.Count >= MaxServedModels || _served.Contains(canonical))
             {
                 return _table.Labels.GetValueOrDefault(canonical, Other);
             }
@@ -220,11 +186,6 @@ public sealed class ModelLabel
     {
         var labels = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var name in _configured)
-        {
-            labels[name] = name;
-        }
-
-        foreach (var name in _upstream)
         {
             labels[name] = name;
         }

@@ -17,13 +17,17 @@ namespace OllamaSocketProxy.Listener;
 /// <remarks>
 /// First in the pipeline, so it is asked about every authenticated request and hears the end of each, refused ones
 /// included. The model is read from a body the proxy holds (<see cref="ProxyContext.HeldBodyLimit"/>); a streamed
-/// body counts as naming no model. Its label is bounded (<see cref="ModelLabel"/>): a name in a client's list, in the
-/// upstream's model list, or one the upstream has served with a 2xx; any other is <c>other</c>. A request on a route
+/// body counts as naming no model. Its label is bounded (<see cref="ModelLabel"/>): a name in a client's list (as the
+/// clients file reads now), or one the upstream has served with a 2xx; any other is <c>other</c>. A request on a route
 /// that reports tokens asks the upstream for an answer without a content coding, since compressed bytes cannot be
 /// read as they pass. Per connection it keeps one reader and one name buffer; per request it allocates nothing.
 /// </remarks>
-internal sealed class UsagePolicy(UsageRecorder? recorder, ProxyMetrics metrics, ModelLabel models, TimeProvider time) : RequestPolicy
+internal sealed class UsagePolicy(
+    UsageRecorder? recorder, ProxyMetrics metrics, ModelLabel models, ClientRegistrySource clients, TimeProvider time) : RequestPolicy
 {
+    // The clients whose model lists the labels know: a reload brings new lists, taken at the next request's end.
+    private ClientRegistry? _labelledClients;
+
     /// <summary>The client of a proxy without a clients file (<see cref="ClientRegistry"/>).</summary>
     private const string DefaultClient = "default";
 
@@ -106,6 +110,13 @@ internal sealed class UsagePolicy(UsageRecorder? recorder, ProxyMetrics metrics,
         if (observation.ReaderStarted)
         {
             observation.Reader.TryGetCounts(out prompt, out completion);
+        }
+
+        var registry = clients.Current;
+        if (!ReferenceEquals(Volatile.Read(ref _labelledClients), registry))
+        {
+            models.UpdateClients(registry.Clients);
+            Volatile.Write(ref _labelledClients, registry);
         }
 
         var status = log.Status;

@@ -48,14 +48,14 @@ internal sealed class ProxyContext : IAsyncDisposable
             UsageDbErrors = usage is null ? null : () => usage.ErrorCount,
         });
         Exporter = options.AdminListen is null ? null : new PrometheusExporter(Metrics.Meter);
-        ModelLabels = new ModelLabel(Clients.Current.Clients);
+        var modelLabels = new ModelLabel([]);
 
         // In the order they are asked: usage first, so it hears the end of every request, refused ones included;
         // then fields for every response; then what refuses without cost; the key last, so a refused request takes
         // none (README.md#several-clients-and-keys).
         IReadOnlyList<RequestPolicy> usagePolicy = Usage is null && Exporter is null
             ? []
-            : [new UsagePolicy(Usage, Metrics, ModelLabels, timeProvider)];
+            : [new UsagePolicy(Usage, Metrics, modelLabels, Clients, timeProvider)];
         Policies = new RequestPolicies([
             .. usagePolicy,
             new CorsFields(options.Origins),
@@ -89,9 +89,6 @@ internal sealed class ProxyContext : IAsyncDisposable
 
     /// <summary>Takes finished requests to <see cref="UsageStore"/>; null when it is off.</summary>
     public UsageRecorder? Usage { get; }
-
-    /// <summary>The bounded <c>model</c> labels of metrics and usage rows.</summary>
-    public ModelLabel ModelLabels { get; }
     public TimeProvider TimeProvider { get; }
     public DateHeader Date { get; }
     public ILogger Log { get; }

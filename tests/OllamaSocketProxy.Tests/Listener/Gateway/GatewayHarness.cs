@@ -13,7 +13,7 @@ namespace OllamaSocketProxy.Tests.Listener.Gateway;
 internal sealed class GatewayHarness : IAsyncDisposable
 {
     private readonly TemporaryFolder folder;
-    private readonly string[] secrets;
+    private readonly List<string> secrets;
     private readonly List<RawClient> clients = [];
 
     private GatewayHarness(ProxyHarness proxy, TemporaryFolder folder, string[] keys, string[] secrets)
@@ -21,7 +21,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
         Proxy = proxy;
         this.folder = folder;
         Keys = keys;
-        this.secrets = secrets;
+        this.secrets = [.. secrets];
     }
 
     public ProxyHarness Proxy { get; }
@@ -71,6 +71,20 @@ internal sealed class GatewayHarness : IAsyncDisposable
             folder.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Replaces the clients file with <paramref name="clients"/> (a new file moved over the old, as editors save) and
+    /// waits until the proxy has reloaded it. Their tokens join the secrets checked for leaks.
+    /// </summary>
+    public async Task RewriteClientsAsync(IReadOnlyList<GatewayClient> clients)
+    {
+        secrets.AddRange(clients.Select(client => client.Token));
+        var reloads = Logs.Lines.Count(line => line.Contains("clients reloaded", StringComparison.Ordinal));
+        var next = folder.File("clients.json.new");
+        await File.WriteAllBytesAsync(next, ClientsFile(clients));
+        File.Move(next, folder.File("clients.json"), overwrite: true);
+        await EventTimeout.UntilAsync(() => Logs.Lines.Count(line => line.Contains("clients reloaded", StringComparison.Ordinal)) > reloads);
     }
 
     /// <summary>The <c>Authorization</c> value the upstream gets for key#<paramref name="position"/>.</summary>

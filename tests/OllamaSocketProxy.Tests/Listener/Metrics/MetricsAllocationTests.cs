@@ -88,7 +88,8 @@ public sealed class MetricsAllocationTests
     public void ModelLabelLookup_AllocatesNothing()
     {
         var labels = new ModelLabel([new ClientDefinition(s_client, new byte[32], [s_model, "gemma3"])]);
-        labels.UpdateUpstreamModels(["qwen3:8b"]);
+        var served = Encoding.UTF8.GetBytes("qwen3:8b");
+        labels.LearnServed(served);
         var known = Encoding.UTF8.GetBytes("Gemma3");
         var unknown = Encoding.UTF8.GetBytes("made-up:1b");
 
@@ -96,6 +97,7 @@ public sealed class MetricsAllocationTests
         {
             _ = labels.For(known);
             _ = labels.For(unknown);
+            _ = labels.LearnServed(served);
         });
 
         Assert.That(allocated, Is.Zero);

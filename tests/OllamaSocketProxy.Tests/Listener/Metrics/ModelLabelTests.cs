@@ -43,34 +43,22 @@ public sealed class ModelLabelTests
     }
 
     [Test]
-    public void NameInTheLastTagsAnswer_ItsOwnLabel()
+    public void NameTheUpstreamServed_ItsOwnLabelFromThenOn()
     {
         var labels = Labels();
 
-        labels.UpdateUpstreamModels(["qwen3:8b", "deepseek-v3.1:671b-cloud"]);
+        var learned = (Learn(labels, "qwen3:8b"), Learn(labels, "DeepSeek-V3.1:671b-cloud"));
 
-        Assert.That((labels.For("qwen3:8b"), labels.For("deepseek-v3.1:671b-cloud")), Is.EqualTo(("qwen3:8b", "deepseek-v3.1:671b-cloud")));
+        Assert.That(learned, Is.EqualTo(("qwen3:8b", "deepseek-v3.1:671b-cloud")));
+        Assert.That((labels.For("qwen3:8b"), labels.For("deepseek-v3.1:671b-cloud")), Is.EqualTo(learned));
     }
 
     [Test]
-    public void NameOnlyInAnEarlierTagsAnswer_Other()
-    {
-        var labels = Labels();
-        labels.UpdateUpstreamModels(["qwen3:8b"]);
-
-        labels.UpdateUpstreamModels(["glm-4.6:cloud"]);
-
-        Assert.That((labels.For("qwen3:8b"), labels.For("glm-4.6:cloud")), Is.EqualTo((ModelLabel.Other, "glm-4.6:cloud")));
-    }
-
-    [Test]
-    public void TagsAnswer_AllowListNamesStay()
+    public void ServedNameInAnAllowList_ItsCanonicalForm_NothingLearned()
     {
         var labels = Labels();
 
-        labels.UpdateUpstreamModels([]);
-
-        Assert.That(labels.For("gemma3"), Is.EqualTo("gemma3:latest"));
+        Assert.That((Learn(labels, "GEMMA3"), labels.KnownCount), Is.EqualTo(("gemma3:latest", 3)));
     }
 
     [Test]
@@ -121,9 +109,8 @@ public sealed class ModelLabelTests
     public void NonAsciiName_Other()
     {
         var labels = Labels();
-        labels.UpdateUpstreamModels(["gémma3:4b"]);
-
-        Assert.That((labels.For("gémma3:4b"), labels.For(Encoding.UTF8.GetBytes("gémma3:4b"))), Is.EqualTo((ModelLabel.Other, ModelLabel.Other)));
+        Assert.That((Learn(labels, "gémma3:4b"), labels.For("gémma3:4b"), labels.For(Encoding.UTF8.GetBytes("gémma3:4b"))),
+            Is.EqualTo((ModelLabel.Other, ModelLabel.Other, ModelLabel.Other)));
     }
 
     [Test]
@@ -131,9 +118,9 @@ public sealed class ModelLabelTests
     {
         var labels = Labels();
         var name = new string('a', RequestModel.MaxNameLength + 1);
-        labels.UpdateUpstreamModels([name]);
 
-        Assert.That((labels.For(name), labels.For(Encoding.ASCII.GetBytes(name))), Is.EqualTo((ModelLabel.Other, ModelLabel.Other)));
+        Assert.That((Learn(labels, name), labels.For(name), labels.For(Encoding.ASCII.GetBytes(name))),
+            Is.EqualTo((ModelLabel.Other, ModelLabel.Other, ModelLabel.Other)));
     }
 
     [Test]
@@ -141,7 +128,7 @@ public sealed class ModelLabelTests
     {
         var labels = Labels();
         var name = new string('a', RequestModel.MaxNameLength - 4) + ":tag";
-        labels.UpdateUpstreamModels([name]);
+        Learn(labels, name);
 
         Assert.That(labels.For(Encoding.ASCII.GetBytes(name)), Is.EqualTo(name));
     }
@@ -151,31 +138,32 @@ public sealed class ModelLabelTests
     {
         var labels = Labels();
         var name = new string('a', RequestModel.MaxNameLength);
-        labels.UpdateUpstreamModels([name]);
+        Learn(labels, name);
 
         Assert.That(labels.For(Encoding.ASCII.GetBytes(name)), Is.EqualTo(name + ":latest"));
     }
 
     [Test]
-    public void InvalidUpstreamNames_PassedOver()
+    public void InvalidServedNames_PassedOver()
     {
         var labels = Labels();
 
-        labels.UpdateUpstreamModels(["", "two words", "tab\tname", "ok:1b"]);
+        var learned = new[] { "", "two words", "tab\tname", "ok:1b" }.Select(name => Learn(labels, name)).ToArray();
 
+        Assert.That(learned, Is.EqualTo(new[] { ModelLabel.None, ModelLabel.Other, ModelLabel.Other, "ok:1b" }));
         Assert.That(labels.KnownCount, Is.EqualTo(4));
-        Assert.That(labels.For("two words"), Is.EqualTo(ModelLabel.Other));
     }
 
     [Test]
-    public void HugeTagsAnswer_Capped()
+    public void ManyServedNames_CappedAndOtherBeyond()
     {
         var labels = new ModelLabel([]);
 
-        labels.UpdateUpstreamModels(Enumerable.Range(0, 5000).Select(i => $"m{i}:1b"));
+        var learned = Enumerable.Range(0, ModelLabel.MaxServedModels + 10).Select(i => Learn(labels, $"m{i}:1b")).ToArray();
 
-        Assert.That(labels.KnownCount, Is.EqualTo(ModelLabel.MaxUpstreamModels));
-        Assert.That((labels.For("m0:1b"), labels.For($"m{ModelLabel.MaxUpstreamModels}:1b")), Is.EqualTo(("m0:1b", ModelLabel.Other)));
+        Assert.That(labels.KnownCount, Is.EqualTo(ModelLabel.MaxServedModels));
+        Assert.That((learned[0], learned[^1], labels.For("m0:1b"), labels.For($"m{ModelLabel.MaxServedModels}:1b")),
+            Is.EqualTo(("m0:1b", ModelLabel.Other, "m0:1b", ModelLabel.Other)));
     }
 
     [Test]
@@ -186,6 +174,8 @@ public sealed class ModelLabelTests
 
         Assert.That(labels.For("registry.local:5000/library/llama3:latest"), Is.EqualTo("registry.local:5000/library/llama3:latest"));
     }
+
+    private static string Learn(ModelLabel labels, string name) => labels.LearnServed(Encoding.UTF8.GetBytes(name));
 
     private static ModelLabel Labels() => new([
         Client("open-webui", ["gpt-oss:120b", "qwen3-coder:480b", "qwen3*"]),

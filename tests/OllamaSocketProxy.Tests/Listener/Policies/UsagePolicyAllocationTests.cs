@@ -31,7 +31,8 @@ public sealed class UsagePolicyAllocationTests
         await using var recorder = new UsageRecorder(store, TimeProvider.System, NullLogger.Instance);
         using var metrics = new ProxyMetrics();
         using var exporter = new PrometheusExporter(metrics.Meter);
-        var policy = new UsagePolicy(recorder, metrics, new ModelLabel([]), TimeProvider.System);
+        using var clients = new OllamaSocketProxy.Listener.Gateway.ClientRegistrySource(null, "token", NullLogger.Instance, TimeProvider.System);
+        var policy = new UsagePolicy(recorder, metrics, new ModelLabel([]), clients, TimeProvider.System);
         var request = new RequestContext(policyCount: 1);
 
         var head = Latin1.Bytes($"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: {ChatBody.Length}\r\n\r\n{ChatBody}");

@@ -112,6 +112,26 @@ public sealed class UsageEndToEndTests
     }
 
     [Test]
+    public async Task ModelAddedToAListByAReload_IsCountedByItsName()
+    {
+        using var folder = new TemporaryFolder();
+        var database = folder.File("usage.db");
+        const string Added = "phi4:14b";
+        await using (var gateway = await GatewayHarness.StartAsync(
+            exchange => exchange.RespondAsync(404, "application/json", """{"error":"model not found"}"""),
+            [new GatewayClient("laptop", ["gemma3:4b"])],
+            variables: Variables(database)))
+        {
+            var reloaded = new GatewayClient("laptop", ["gemma3:4b", Added]);
+            await gateway.RewriteClientsAsync([reloaded]);
+            var response = await gateway.SendAsync(gateway.Post(reloaded, "/api/chat", $$"""{"model":"{{Added}}"}"""));
+            Assert.That(response.StatusCode, Is.EqualTo(404), response.Describe());
+        }
+
+        Assert.That(UsageFixtures.Query(database, UsageGrouping.Model).Rows.Select(row => row.Model), Is.EqualTo(new[] { Added }));
+    }
+
+    [Test]
     public async Task SecondRunOnTheSameFile_AddsToTheRowsOfTheFirst()
     {
         using var folder = new TemporaryFolder();
