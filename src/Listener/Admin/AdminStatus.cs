@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using OllamaSocketProxy.Listener.Gateway;
+using OllamaSocketProxy.Listener.Usage;
 
 namespace OllamaSocketProxy.Listener.Admin;
 
@@ -62,8 +63,8 @@ internal static class AdminStatus
 
         using var writer = new Utf8JsonWriter(output);
         writer.WriteStartObject();
-        writer.WriteString("now", Iso(now));
-        writer.WriteString("started", Iso(sources.Started));
+        writer.WriteString("now", UsageQueryRow.FormatUtc(now));
+        writer.WriteString("started", UsageQueryRow.FormatUtc(sources.Started));
         writer.WriteBoolean("ready", ready);
         writer.WriteNumber("requests_in_flight", sources.RequestsInFlight());
         writer.WriteNumber("client_connections", sources.ClientConnections());
@@ -85,7 +86,7 @@ internal static class AdminStatus
             });
             if (key.BenchedUntil is { } until)
             {
-                writer.WriteString("benched_until", Iso(until));
+                writer.WriteString("benched_until", UsageQueryRow.FormatUtc(until));
             }
             else
             {
@@ -99,6 +100,4 @@ internal static class AdminStatus
         writer.WriteEndArray();
         writer.WriteEndObject();
     }
-
-    private static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 }

@@ -36,7 +36,7 @@ public sealed class UsageQueryRow
     /// <summary>The value of the column <paramref name="grouping"/> (one flag) in this row.</summary>
     public string? Column(UsageGrouping grouping) => grouping switch
     {
-        UsageGrouping.Hour => Hour is { } hour ? FormatHour(hour) : null,
+        UsageGrouping.Hour => Hour is { } hour ? FormatUtc(hour) : null,
         UsageGrouping.Client => Client,
         UsageGrouping.Model => Model,
         UsageGrouping.Key => Key,
@@ -45,9 +45,9 @@ public sealed class UsageQueryRow
         _ => throw new ArgumentOutOfRangeException(nameof(grouping), grouping, "one column"),
     };
 
-    /// <summary>An hour as ISO 8601 in UTC to the second (<c>2025-06-01T13:00:00Z</c>): JavaScript's <c>Date</c> and spreadsheets read it.</summary>
-    public static string FormatHour(DateTimeOffset hour) =>
-        hour.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    /// <summary>A time as ISO 8601 in UTC to the second (<c>2025-06-01T13:00:00Z</c>): JavaScript's <c>Date</c> and spreadsheets read it.</summary>
+    public static string FormatUtc(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>The sums of <paramref name="rows"/>, grouped by nothing.</summary>
     public static UsageQueryRow Total(IReadOnlyList<UsageQueryRow> rows)
