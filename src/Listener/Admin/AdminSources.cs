@@ -33,14 +33,17 @@ public sealed class AdminSources
     /// <summary>Every upstream key's state (<see cref="UpstreamKeyPool.Snapshot"/>): labels, never keys.</summary>
     public required Func<IReadOnlyList<KeyStatus>> Keys { get; init; }
 
-    /// <summary>Requests begun and not yet ended, on all client connections.</summary>
-    public required Func<int> RequestsInFlight { get; init; }
+    /// <summary>
+    /// Requests begun and not yet ended, on all client connections, and how many of them hold an upstream connection:
+    /// one count of both, so that they describe the same moment.
+    /// </summary>
+    public required Func<(int InFlight, int Busy)> Requests { get; init; }
 
     /// <summary>Client connections open on the API port.</summary>
     public required Func<int> ClientConnections { get; init; }
 
-    /// <summary>Upstream connections waiting in the pool, and those carrying a request.</summary>
-    public required Func<(int Idle, int Busy)> UpstreamConnections { get; init; }
+    /// <summary>Upstream connections waiting in the pool.</summary>
+    public required Func<int> IdleUpstreamConnections { get; init; }
 
     /// <summary>The API listener accepts connections (false before start and once stopping).</summary>
     public required Func<bool> Listening { get; init; }

@@ -59,17 +59,17 @@ internal static class AdminStatus
     {
         var keys = sources.Keys();
         var ready = IsReady(sources, keys, out _);
-        var (idle, busy) = sources.UpstreamConnections();
+        var (inFlight, busy) = sources.Requests();
 
         using var writer = new Utf8JsonWriter(output);
         writer.WriteStartObject();
         writer.WriteString("now", UsageQueryRow.FormatUtc(now));
         writer.WriteString("started", UsageQueryRow.FormatUtc(sources.Started));
         writer.WriteBoolean("ready", ready);
-        writer.WriteNumber("requests_in_flight", sources.RequestsInFlight());
+        writer.WriteNumber("requests_in_flight", inFlight);
         writer.WriteNumber("client_connections", sources.ClientConnections());
         writer.WriteStartObject("upstream_connections");
-        writer.WriteNumber("idle", idle);
+        writer.WriteNumber("idle", sources.IdleUpstreamConnections());
         writer.WriteNumber("busy", busy);
         writer.WriteEndObject();
         writer.WriteString("usage_db", sources.UsageState());

@@ -64,9 +64,9 @@ public sealed partial class ProxyServer
             QueryUsage = store is null ? null : store.Query,
             UsageState = () => usage is null ? AdminSources.UsageOff : usage.IsFailing ? AdminSources.UsageFailing : AdminSources.UsageOk,
             Keys = context.Keys.Snapshot,
-            RequestsInFlight = () => CountRequests().InFlight,
+            Requests = CountRequests,
             ClientConnections = () => ConnectionCount,
-            UpstreamConnections = () => (_pool.IdleCount, CountRequests().Busy),
+            IdleUpstreamConnections = () => _pool.IdleCount,
             Listening = () => _listener is not null && Volatile.Read(ref _stopped) == 0,
             Started = _timeProvider.GetUtcNow(),
         };

@@ -100,9 +100,9 @@ public sealed partial class AdminEndpointTests
             ScrapeMetrics = _ => throw new AggregateException(new InvalidOperationException("gauge callback failed")),
             UsageState = sources.UsageState,
             Keys = sources.Keys,
-            RequestsInFlight = sources.RequestsInFlight,
+            Requests = sources.Requests,
             ClientConnections = sources.ClientConnections,
-            UpstreamConnections = sources.UpstreamConnections,
+            IdleUpstreamConnections = sources.IdleUpstreamConnections,
             Listening = sources.Listening,
             Started = sources.Started,
         });

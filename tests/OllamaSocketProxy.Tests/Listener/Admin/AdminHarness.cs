@@ -58,9 +58,9 @@ internal sealed class AdminHarness : IAsyncDisposable
         QueryUsage = queryUsage,
         UsageState = () => usageState,
         Keys = () => keys ?? [new KeyStatus("key#1 (…abcd)", KeyState.Up, null, 0)],
-        RequestsInFlight = () => 2,
+        Requests = () => (2, 2),
         ClientConnections = () => 5,
-        UpstreamConnections = () => (1, 2),
+        IdleUpstreamConnections = () => 1,
         Listening = () => listening,
         Started = new DateTimeOffset(2026, 12, 6, 4, 0, 0, TimeSpan.Zero),
     };
