@@ -27,9 +27,6 @@ internal sealed class AdminConnection(Socket socket, AdminServer server)
     /// <summary>Time to compute and write one answer; a <c>/usage</c> query and a client that reads slowly share it.</summary>
     public static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>After the last answer, how long the client's remaining bytes are read and dropped before the close.</summary>
-    private static readonly TimeSpan s_linger = TimeSpan.FromSeconds(2);
-
     /// <summary>Bytes read and dropped after the last answer at most, so the close sends no reset (RFC 9112 §9.6).</summary>
     private const int MaxLingerBytes = 64 * 1024;
 
@@ -173,7 +170,7 @@ internal sealed class AdminConnection(Socket socket, AdminServer server)
 
     /// <summary>
     /// Closes the sending side, then reads and drops what the client still sends, until it closes, for at most
-    /// <see cref="s_linger"/> and <see cref="MaxLingerBytes"/>: a close with unread bytes sends a reset, which could
+    /// <see cref="ClientResponses.Linger"/> (as the API port) and <see cref="MaxLingerBytes"/>: a close with unread bytes sends a reset, which could
     /// take the answer with it before the client read it (RFC 9112 §9.6).
     /// </summary>
     private async ValueTask LingerAsync(PipeReader input, CancellationTokenSource deadline)
@@ -181,7 +178,7 @@ internal sealed class AdminConnection(Socket socket, AdminServer server)
         try
         {
             socket.Shutdown(SocketShutdown.Send);
-            deadline.CancelAfter(s_linger);
+            deadline.CancelAfter(ClientResponses.Linger);
             long dropped = 0;
             while (dropped < MaxLingerBytes)
             {
