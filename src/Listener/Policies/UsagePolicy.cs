@@ -46,16 +46,10 @@ internal sealed class UsagePolicy(
         observation.ReaderStarted = false;
         observation.ModelLength = 0;
 
-        var field = GatewayRoute.Classify(prefix, rest) switch
+        // Only a held body can name the model: a bodiless request (a model list, a version query) skips the route.
+        if (request.BodyHeld && !request.HeldBody.IsEmpty)
         {
-            GatewayRouteKind.ModelInBody => ModelField.Model,
-            GatewayRouteKind.ModelOrNameInBody => ModelField.ModelOrName,
-            _ => (ModelField?)null,
-        };
-        if (field is { } named && request.BodyHeld
-            && RequestModel.Find(request.HeldBody, named, observation.ModelName, out var length) == RequestModelStatus.Found)
-        {
-            observation.ModelLength = length;
+            ReadModel(request, observation, GatewayRoute.Classify(prefix, rest));
         }
 
         if (observation.Api != UsageApi.None)
@@ -129,6 +123,21 @@ internal sealed class UsagePolicy(
         recorder?.TryRecord(new UsageRecord(
             time.GetUtcNow(), client, ReferenceEquals(model, ModelLabel.None) ? UsageRecord.None : model, request.KeyLabel ?? UsageRecord.None,
             observation.Route, status, prompt, completion, firstByte ?? TimeSpan.Zero, duration));
+    }
+
+    private static void ReadModel(RequestContext request, Observation observation, GatewayRouteKind route)
+    {
+        var field = route switch
+        {
+            GatewayRouteKind.ModelInBody => ModelField.Model,
+            GatewayRouteKind.ModelOrNameInBody => ModelField.ModelOrName,
+            _ => (ModelField?)null,
+        };
+        if (field is { } named
+            && RequestModel.Find(request.HeldBody, named, observation.ModelName, out var length) == RequestModelStatus.Found)
+        {
+            observation.ModelLength = length;
+        }
     }
 
     private Observation NewObservation(RequestContext request)
