@@ -147,6 +147,5 @@ public sealed class ProxyMetrics : IDisposable
         return measurements;
     }
 
-    private IEnumerable<Measurement<long>> ObserveUsageDbErrors() =>
-        [new Measurement<long>(_sources.UsageDbErrors?.Invoke() ?? 0)];
+    private Measurement<long> ObserveUsageDbErrors() => new(_sources.UsageDbErrors?.Invoke() ?? 0);
 }
