@@ -21,7 +21,7 @@
 #
 # usage: bench/run.sh [--quick] [--rounds N] [--duration SECONDS] [--targets "direct nginx yarp proxy"]
 #                     [--proxy-jit] [--proxy-env "NAME=VALUE ..."] [--wait-quiet SECONDS] [--baseline REF]
-#                     [--reference TARGET] [--plain]
+#                     [--reference TARGET] [--plain] [--scenarios "keepalive-64 ..."]
 #   --quick      one round of short runs; fits in two minutes once the builds are cached
 #   --proxy-jit  measure a framework-dependent (JIT) build of the proxy instead of Native AOT,
 #                for when the AOT publish does not work yet; the table says so
@@ -33,6 +33,8 @@
 #                ~/.cache/ollama-socket-proxy-bench/baseline/ (BENCH_BASELINE_DIR), published to its own
 #                folder; adds proxy-base to the targets
 #   --reference  the target the per-round ratios divide by (default nginx; e.g. proxy-base)
+#   --scenarios  only these of the throughput scenarios (keepalive-64 keepalive-256 close-16 body16k-64), for
+#                more rounds of one comparison in the same time
 #   --plain      the upstreams (nginx and the streaming one) serve plain HTTP, and every target forwards
 #                to them over plain HTTP: the proxies' own work without the upstream TLS
 set -euo pipefail
@@ -55,6 +57,7 @@ WAIT_QUIET=0
 BASELINE=""
 REFERENCE=nginx
 PLAIN=0
+SCENARIO_LIST=""
 COMMAND_LINE="bench/run.sh $*"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -68,6 +71,7 @@ while [[ $# -gt 0 ]]; do
     --baseline) BASELINE=$2; shift ;;
     --reference) REFERENCE=$2; shift ;;
     --plain) PLAIN=1 ;;
+    --scenarios) SCENARIO_LIST=$2; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -78,6 +82,12 @@ done
 
 # Scenarios: name, connections, path, extra wrk header.
 SCENARIOS=(keepalive-64 keepalive-256 close-16 body16k-64)
+if [[ -n $SCENARIO_LIST ]]; then
+  for s in $SCENARIO_LIST; do
+    [[ " ${SCENARIOS[*]} " == *" $s "* ]] || { echo "run.sh: unknown scenario $s (${SCENARIOS[*]})" >&2; exit 2; }
+  done
+  read -ra SCENARIOS <<<"$SCENARIO_LIST"
+fi
 declare -A SC_CONNS=([keepalive-64]=64 [keepalive-256]=256 [close-16]=16 [body16k-64]=64)
 declare -A SC_PATH=([keepalive-64]=/api/chat [keepalive-256]=/api/chat [close-16]=/api/chat [body16k-64]=/api/big)
 declare -A SC_CLOSE=([keepalive-64]=0 [keepalive-256]=0 [close-16]=1 [body16k-64]=0)
