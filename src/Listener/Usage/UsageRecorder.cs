@@ -1,5 +1,5 @@
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace OllamaSocketProxy.Listener.Usage;
@@ -34,7 +34,10 @@ public sealed class UsageRecorder : IAsyncDisposable
 
     private readonly UsageStore _store;
     private readonly ILogger _logger;
-    private readonly Channel<UsageRecord> _queue;
+    // Lock-free: a record costs the request one increment of _queued and one slot of the queue, with no lock that
+    // the request threads and the writer would take in turn. _queued bounds it (a ConcurrentQueue has no bound).
+    private readonly ConcurrentQueue<UsageRecord> _queue = new();
+    private readonly int _capacity;
     private readonly Dictionary<UsageRollupKey, UsageRollup> _pending = [];
     private readonly int _wakeThreshold;
 
@@ -45,7 +48,10 @@ public sealed class UsageRecorder : IAsyncDisposable
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private TaskCompletionSource<bool> _nextFlush = NewFlush();
-    private int _queued;
+
+    // Records taken and not yet summed by the writer; Closed is added when the recorder stops, so that every later
+    // TryRecord sees a queue over its capacity.
+    private long _queued;
     private int _flushRequested;
     private int _disposed;
     private bool _stopping;
@@ -75,12 +81,7 @@ public sealed class UsageRecorder : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(queueCapacity, 1);
         _store = store;
         _logger = logger;
-        _queue = Channel.CreateBounded<UsageRecord>(new BoundedChannelOptions(queueCapacity)
-        {
-            // TryWrite on a full queue returns false at once (FullMode only matters to WriteAsync, never called).
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
-        });
+        _capacity = queueCapacity;
         _wakeThreshold = wakeThreshold;
         _timer = time.CreateTimer(static state => ((UsageRecorder)state!).RequestFlush(), this, interval, interval);
         new Thread(Run) { IsBackground = true, Name = "Usage writer" }.UnsafeStart();
@@ -96,7 +97,7 @@ public sealed class UsageRecorder : IAsyncDisposable
     public bool IsFailing => _failing;
 
     /// <summary>Records in the queue, not yet summed by the writer.</summary>
-    internal int Queued => Volatile.Read(ref _queued);
+    internal int Queued => (int)(Interlocked.Read(ref _queued) % Closed);
 
     /// <summary>Completes when the next flush has ended (true: everything recorded before it is in the database).</summary>
     internal Task<bool> NextFlush => Volatile.Read(ref _nextFlush).Task;
@@ -107,14 +108,18 @@ public sealed class UsageRecorder : IAsyncDisposable
     /// </summary>
     public bool TryRecord(in UsageRecord record)
     {
-        if (!_queue.Writer.TryWrite(record))
+        var queued = Interlocked.Increment(ref _queued);
+        if (queued > _capacity)
         {
+            Interlocked.Decrement(ref _queued);
             Interlocked.Increment(ref _dropped);
             return false;
         }
 
+        _queue.Enqueue(record);
+
         // The writer sleeps between flushes; it is woken to sum the queue before it fills.
-        if (Interlocked.Increment(ref _queued) == _wakeThreshold)
+        if (queued == _wakeThreshold)
         {
             _signal.Set();
         }
@@ -144,13 +149,16 @@ public sealed class UsageRecorder : IAsyncDisposable
 
         await _timer.DisposeAsync().ConfigureAwait(false);
 
-        // Completed before _stopping is set: once the writer sees _stopping, no record can enter the queue unseen.
-        _queue.Writer.TryComplete();
+        // Closed before _stopping is set: once the writer sees _stopping, it knows how many records are still to come.
+        Interlocked.Add(ref _queued, Closed);
         Volatile.Write(ref _stopping, true);
         _signal.Set();
         await _stopped.Task.ConfigureAwait(false);
         _store.Dispose();
     }
+
+    /// <summary>Added to <see cref="_queued"/> on stop: far above any capacity, and far below overflow.</summary>
+    private const long Closed = 1L << 40;
 
     private static TaskCompletionSource<bool> NewFlush() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -185,12 +193,28 @@ public sealed class UsageRecorder : IAsyncDisposable
         _stopped.TrySetResult();
     }
 
-    /// <summary>Sums the queued records into <see cref="_pending"/>.</summary>
+    /// <summary>
+    /// Sums the queued records into <see cref="_pending"/>. Once stopped, also those still on their way: a TryRecord
+    /// that counted itself in <see cref="_queued"/> before the stop enqueues a moment later.
+    /// </summary>
     private void Drain()
     {
         var drained = 0;
-        while (_queue.Reader.TryRead(out var record))
+        var spin = default(SpinWait);
+        while (true)
         {
+            if (!_queue.TryDequeue(out var record))
+            {
+                var queued = Interlocked.Read(ref _queued);
+                if (queued < Closed || queued - Closed <= drained)
+                {
+                    break;
+                }
+
+                spin.SpinOnce();
+                continue;
+            }
+
             drained++;
             var key = UsageRollupKey.For(record);
             ref var sums = ref CollectionsMarshal.GetValueRefOrAddDefault(_pending, key, out var exists);
