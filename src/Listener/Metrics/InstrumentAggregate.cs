@@ -20,6 +20,12 @@ internal sealed class InstrumentAggregate
     private readonly double[] _bounds;
     private readonly byte[][] _bucketLabels;
 
+    // The two series recorded last, tried before the lookup: a proxy's requests come from a few clients and models, so
+    // the same tags come again and again (and a request's two token counts alternate between two series). Racy on
+    // purpose: a stale or lost write only sends a measurement the slower way.
+    private MetricSeries? _recent;
+    private MetricSeries? _previous;
+
     private InstrumentAggregate(Instrument instrument, Aggregation aggregation, PrometheusMetricType type, double[] bounds)
     {
         _lookup = _series.GetAlternateLookup<ReadOnlySpan<KeyValuePair<string, object?>>>();
@@ -114,9 +120,20 @@ internal sealed class InstrumentAggregate
             return;
         }
 
-        if (!_lookup.TryGetValue(tags, out var series))
+        var series = _recent;
+        if (series is null || !series.Key.IsRecordedAs(tags))
         {
-            series = AddSeries(tags);
+            series = _previous;
+            if (series is null || !series.Key.IsRecordedAs(tags))
+            {
+                if (!_lookup.TryGetValue(tags, out series))
+                {
+                    series = AddSeries(tags);
+                }
+
+                _previous = _recent;
+                _recent = series;
+            }
         }
 
         switch (_aggregation)

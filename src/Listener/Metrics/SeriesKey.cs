@@ -12,9 +12,13 @@ internal sealed class SeriesKey
 {
     private readonly KeyValuePair<string, object?>[] _tags;
 
-    private SeriesKey(KeyValuePair<string, object?>[] tags, int hash, byte[] labels)
+    // The tags as the measurement that made the key listed them, duplicates and all.
+    private readonly KeyValuePair<string, object?>[] _recorded;
+
+    private SeriesKey(KeyValuePair<string, object?>[] tags, KeyValuePair<string, object?>[] recorded, int hash, byte[] labels)
     {
         _tags = tags;
+        _recorded = recorded;
         Hash = hash;
         Labels = labels;
     }
@@ -49,7 +53,7 @@ internal sealed class SeriesKey
             writer.WriteLabelPair(PrometheusTextWriter.SanitizeLabelName(sorted[i].Key), TextOf(sorted[i].Value), first: i == 0);
         }
 
-        return new SeriesKey(sorted, HashOf(sorted), labels.WrittenSpan.ToArray());
+        return new SeriesKey(sorted, tags.ToArray(), HashOf(sorted), labels.WrittenSpan.ToArray());
     }
 
     /// <summary>A hash that does not depend on the order of <paramref name="tags"/>: the sum of one hash per tag.</summary>
@@ -84,6 +88,30 @@ internal sealed class SeriesKey
     }
 
     public bool Matches(SeriesKey other) => Matches(other._tags);
+
+    /// <summary>
+    /// Whether <paramref name="tags"/> are the ones that made this key, in the same order: a check without a hash or a
+    /// lookup, for a call site that records the same tags again (the names are compared by reference first, and
+    /// values that are the same strings as before compare at once). False does not mean another series.
+    /// </summary>
+    public bool IsRecordedAs(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var recorded = _recorded;
+        if (tags.Length != recorded.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < tags.Length; i++)
+        {
+            if (!string.Equals(tags[i].Key, recorded[i].Key, StringComparison.Ordinal) || !ValueEquals(tags[i].Value, recorded[i].Value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private bool Contains(KeyValuePair<string, object?> tag)
     {
