@@ -1,5 +1,8 @@
 using System.Buffers;
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using OllamaSocketProxy.Listener.Gateway;
 
 namespace OllamaSocketProxy.Listener.Usage;
@@ -20,6 +23,7 @@ internal struct UsageJsonScanner
 
     /// <summary>The longest name that matters (<c>prompt_eval_count</c>, <c>completion_tokens</c>): a longer one is another field.</summary>
     private const int MaxNameLength = 17;
+
 
     /// <summary>What ends a run of string content: its closing quote, an escape, or a control character, which must be escaped (RFC 8259 §7).</summary>
     private static readonly SearchValues<byte> s_stringStops = SearchValues.Create("\"\\\0\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\n\u000b\f\r\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f"u8);
@@ -108,6 +112,10 @@ internal struct UsageJsonScanner
         NestedCompletion,
     }
 
+    /// <summary>The slots whose value is a token count, one bit each.</summary>
+    private const int CountSlots = (1 << (int)Slot.OllamaPrompt) | (1 << (int)Slot.OllamaCompletion) | (1 << (int)Slot.RootPrompt)
+        | (1 << (int)Slot.RootCompletion) | (1 << (int)Slot.NestedPrompt) | (1 << (int)Slot.NestedCompletion);
+
     /// <summary>Whether the value ended, whole and well-formed, with nothing but whitespace after it.</summary>
     public readonly bool IsComplete => _mode == Mode.Complete;
 
@@ -145,6 +153,18 @@ internal struct UsageJsonScanner
                     _mode = HexDigit.Value(b) < 0 ? Mode.Invalid : --_hexLeft == 0 ? Mode.String : Mode.Hex;
                     break;
                 case Mode.Number:
+                    if (_number is NumberPart.Integer or NumberPart.Fraction or NumberPart.ExponentDigits)
+                    {
+                        // A run of digits at once: answers are full of long numbers (durations in nanoseconds).
+                        i = SkipDigits(bytes, i);
+                        if (i == bytes.Length)
+                        {
+                            return;
+                        }
+
+                        b = bytes[i];
+                    }
+
                     if (!Number(b))
                     {
                         continue; // the byte after the number is read again as what follows it
@@ -156,8 +176,14 @@ internal struct UsageJsonScanner
                     break;
                 case Mode.Invalid:
                     return;
+                case Mode.Colon when b == ':':
+                    _mode = Mode.Value;
+                    break;
+                case Mode.AfterValue when b == ',':
+                    _mode = InObject ? Mode.Name : Mode.Value;
+                    break;
                 default:
-                    if (b is not ((byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r'))
+                    if (b > ' ' || b is not ((byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r'))
                     {
                         Structural(b);
                     }
@@ -235,10 +261,14 @@ internal struct UsageJsonScanner
 
     private readonly long ValueOrZero(Slot slot) => Has(slot) ? _values[(int)slot] : 0;
 
-    private static bool IsCount(Slot slot) => slot is Slot.OllamaPrompt or Slot.OllamaCompletion or Slot.RootPrompt
-        or Slot.RootCompletion or Slot.NestedPrompt or Slot.NestedCompletion;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsCount(Slot slot) => ((CountSlots >> (int)slot) & 1) != 0;
 
-    private readonly bool InObject => (_objects[(_depth - 1) >> 6] & (1UL << ((_depth - 1) & 63))) != 0;
+    private readonly bool InObject
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => (_objects[(_depth - 1) >> 6] & (1UL << ((_depth - 1) & 63))) != 0;
+    }
 
     private void Structural(byte b)
     {
@@ -440,7 +470,14 @@ internal struct UsageJsonScanner
     private int ScanString(ReadOnlySpan<byte> bytes, int i)
     {
         var rest = bytes[i..];
-        var stop = rest.IndexOfAny(s_stringStops);
+        var stop = IndexOfStringStop(rest);
+        if (_inName && _nameLength == 0 && stop >= 0 && rest[stop] == '"')
+        {
+            // The whole name is here: it is told from these bytes, without a copy.
+            EndName(stop <= MaxNameLength ? Identify(rest[..stop]) : Name.Other);
+            return i + stop + 1;
+        }
+
         if (_inName && _nameLength >= 0)
         {
             AppendName(stop < 0 ? rest : rest[..stop]);
@@ -456,7 +493,7 @@ internal struct UsageJsonScanner
             case (byte)'"':
                 if (_inName)
                 {
-                    EndName();
+                    EndName(_nameLength < 0 ? Name.Other : Identify(((ReadOnlySpan<byte>)_nameBytes)[.._nameLength]));
                 }
                 else
                 {
@@ -476,6 +513,35 @@ internal struct UsageJsonScanner
         return i + stop + 1;
     }
 
+    /// <summary>
+    /// Where the string's content in <paramref name="rest"/> stops, or -1. Most strings of an answer are short (names,
+    /// roles, dates), so sixteen bytes are tested at a time with three comparisons, which costs less than setting up
+    /// the general search (<see cref="SearchValues{T}"/>) for each of them; the search takes the bytes that are left.
+    /// </summary>
+    private static int IndexOfStringStop(ReadOnlySpan<byte> rest)
+    {
+        var offset = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            ref var start = ref MemoryMarshal.GetReference(rest);
+            var quote = Vector128.Create((byte)'"');
+            var backslash = Vector128.Create((byte)'\\');
+            var space = Vector128.Create((byte)' ');
+            for (; offset <= rest.Length - Vector128<byte>.Count; offset += Vector128<byte>.Count)
+            {
+                var bytes = Vector128.LoadUnsafe(ref start, (nuint)offset);
+                var stops = Vector128.Equals(bytes, quote) | Vector128.Equals(bytes, backslash) | Vector128.LessThan(bytes, space);
+                if (stops != Vector128<byte>.Zero)
+                {
+                    return offset + BitOperations.TrailingZeroCount(stops.ExtractMostSignificantBits());
+                }
+            }
+        }
+
+        var stop = rest[offset..].IndexOfAny(s_stringStops);
+        return stop < 0 ? -1 : offset + stop;
+    }
+
     private void AppendName(ReadOnlySpan<byte> run)
     {
         if (run.Length > MaxNameLength - _nameLength)
@@ -488,9 +554,8 @@ internal struct UsageJsonScanner
         _nameLength += run.Length;
     }
 
-    private void EndName()
+    private void EndName(Name name)
     {
-        var name = _nameLength < 0 ? Name.Other : Identify(((ReadOnlySpan<byte>)_nameBytes)[.._nameLength]);
         switch (_depth)
         {
             case 1:
@@ -623,6 +688,28 @@ internal struct UsageJsonScanner
                 };
                 return true;
         }
+    }
+
+    /// <summary>Reads the digits from <paramref name="i"/> on; returns where they end.</summary>
+    private int SkipDigits(ReadOnlySpan<byte> bytes, int i)
+    {
+        var rest = bytes[i..];
+        var length = rest.IndexOfAnyExceptInRange((byte)'0', (byte)'9');
+        if (length < 0)
+        {
+            length = rest.Length;
+        }
+
+        // Only a count's value is needed; any other number is only checked.
+        if (_number == NumberPart.Integer && IsCount(_slot))
+        {
+            foreach (var digit in rest[..length])
+            {
+                Accumulate(digit);
+            }
+        }
+
+        return i + length;
     }
 
     private void Accumulate(byte b)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using OllamaSocketProxy.Listener.Usage;
@@ -41,6 +42,39 @@ public sealed class UsageReaderOracleTests
 
         // Both kinds of answer were met: damage that keeps the counts, and damage that loses them.
         Assert.That((disagreements, valid > 100, invalid > 100), Is.EqualTo((new List<string>(), true, true)));
+    }
+
+    /// <summary>
+    /// The string walk tests sixteen bytes at a time, and leaves the bytes after the last sixteen to a search: a byte
+    /// that ends a string (a quote), starts an escape or is not allowed in one (a control character, RFC 8259 §7) is
+    /// seen at every place in a name and in a value, whole in one read.
+    /// </summary>
+    [Test]
+    public void StringStops_AtEveryPlaceOfANameOrValue_CountAsAJsonParserReadsThem()
+    {
+        var disagreements = new List<string>();
+        string[] stops = ["\u0001", "\u001f", "\t", "\n", "\\\"", "\\n", "\"x\":\""];
+        foreach (var (stop, at) in from stop in stops from at in Enumerable.Range(0, 41) select (stop, at))
+        {
+            var text = new string('a', at) + stop + new string('b', 40 - at);
+            foreach (var body in new[]
+            {
+                $$"""{"model":"{{text}}","prompt_eval_count":3,"eval_count":4,"done":true}""",
+                $$"""{"{{text}}":1,"prompt_eval_count":3,"eval_count":4,"done":true}""",
+                $$"""{"prompt_eval_count":3,"{{text}}":"x","eval_count":4,"done":true}""",
+            })
+            {
+                var json = Encoding.UTF8.GetBytes(body);
+                var expected = Oracle(UsageFormat.OllamaJson, json);
+                var actual = Read(UsageFormat.OllamaJson, false, [new ReadOnlySequence<byte>(json)]);
+                if (actual != expected)
+                {
+                    disagreements.Add($"{body} → {actual}, parser: {expected}");
+                }
+            }
+        }
+
+        Assert.That(disagreements, Is.Empty);
     }
 
     /// <summary>The counts by the rules of <see cref="UsageFormat"/>, read by System.Text.Json.</summary>
