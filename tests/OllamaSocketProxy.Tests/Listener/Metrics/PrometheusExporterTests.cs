@@ -39,6 +39,34 @@ public sealed class PrometheusExporterTests
             """.ReplaceLineEndings("\n")));
     }
 
+    /// <summary>
+    /// The last two series are tried before the lookup: tag sets that come again in turn, in another order, or with
+    /// equal values that are other string instances, still each count in their own series.
+    /// </summary>
+    [Test]
+    public void TagSetsThatComeAgain_EachCountInTheirOwnSeries()
+    {
+        using var meter = new Meter("test");
+        var tokens = meter.CreateCounter<long>("tokens");
+        using var exporter = new PrometheusExporter(meter);
+
+        for (var i = 0; i < 10; i++)
+        {
+            tokens.Add(1, new TagList { { "client", "a" }, { "kind", "prompt" } });
+            tokens.Add(10, new TagList { { "client", "a" }, { "kind", "completion" } });
+            tokens.Add(100, new TagList { { "client", new string('a', 1) }, { "kind", "prompt" } });
+            tokens.Add(1000, new TagList { { "kind", "prompt" }, { "client", "b" } });
+            tokens.Add(10000, new TagList { { "client", "b" }, { "kind", "prompt" } });
+        }
+
+        Assert.That(Scrapes.Samples(Scrapes.Of(exporter)), Is.EqualTo(new Dictionary<string, double>
+        {
+            ["tokens_total{client=\"a\",kind=\"completion\"}"] = 100,
+            ["tokens_total{client=\"a\",kind=\"prompt\"}"] = 1010,
+            ["tokens_total{client=\"b\",kind=\"prompt\"}"] = 110000,
+        }));
+    }
+
     [Test]
     public void HistogramValueOnABound_CountedInThatBucket()
     {
