@@ -41,15 +41,16 @@ internal sealed class UsagePolicy(
         var target = request.Target;
         var prefix = MappedTarget.PrefixBytes(target.Prefix);
         var rest = request.Head.Target[target.RestStart..];
-        observation.Api = UsageFormats.Classify(prefix, rest, out observation.Route);
+        observation.Api = UsageFormats.Classify(prefix, rest, out observation.Route, out var kind);
         observation.Format = UsageFormat.None;
         observation.ReaderStarted = false;
         observation.ModelLength = 0;
 
-        // Only a held body can name the model: a bodiless request (a model list, a version query) skips the route.
+        // Only a held body can name the model: a bodiless request (a model list, a version query) skips the route. A
+        // route the usage rows name has its kind from the same table walk; only another is classified again.
         if (request.BodyHeld && !request.HeldBody.IsEmpty)
         {
-            ReadModel(request, observation, GatewayRoute.Classify(prefix, rest));
+            ReadModel(request, observation, kind == GatewayRouteKind.Other ? GatewayRoute.Classify(prefix, rest) : kind);
         }
 
         if (observation.Api != UsageApi.None)

@@ -19,27 +19,27 @@ public static class UsageFormats
 
     // The routes counted by name (the rest is OtherRoute, so a client cannot mint route labels): the token-reporting
     // ones first, then Ollama's other API routes and the OpenAI model list.
-    private static readonly (byte[] Path, string Label, UsageApi Api)[] s_routes =
+    private static readonly (byte[] Path, string Label, UsageApi Api, GatewayRouteKind Kind)[] s_routes =
     [
-        Route("/api/chat", UsageApi.Ollama),
-        Route("/api/generate", UsageApi.Ollama),
-        Route("/api/embed", UsageApi.Ollama),
-        Route("/v1/chat/completions", UsageApi.OpenAi),
-        Route("/v1/completions", UsageApi.OpenAi),
-        Route("/v1/embeddings", UsageApi.OpenAi),
-        Route("/v1/responses", UsageApi.OpenAi),
-        Route("/v1/messages", UsageApi.Anthropic),
-        Route("/api/embeddings", UsageApi.None),
-        Route("/api/tags", UsageApi.None),
-        Route("/api/ps", UsageApi.None),
-        Route("/api/show", UsageApi.None),
-        Route("/api/version", UsageApi.None),
-        Route("/api/pull", UsageApi.None),
-        Route("/api/push", UsageApi.None),
-        Route("/api/create", UsageApi.None),
-        Route("/api/copy", UsageApi.None),
-        Route("/api/delete", UsageApi.None),
-        Route("/v1/models", UsageApi.None),
+        Route("/api/chat", UsageApi.Ollama, GatewayRouteKind.ModelInBody),
+        Route("/api/generate", UsageApi.Ollama, GatewayRouteKind.ModelInBody),
+        Route("/api/embed", UsageApi.Ollama, GatewayRouteKind.ModelInBody),
+        Route("/v1/chat/completions", UsageApi.OpenAi, GatewayRouteKind.ModelInBody),
+        Route("/v1/completions", UsageApi.OpenAi, GatewayRouteKind.ModelInBody),
+        Route("/v1/embeddings", UsageApi.OpenAi, GatewayRouteKind.ModelInBody),
+        Route("/v1/responses", UsageApi.OpenAi, GatewayRouteKind.ModelInBody),
+        Route("/v1/messages", UsageApi.Anthropic, GatewayRouteKind.ModelInBody),
+        Route("/api/embeddings", UsageApi.None, GatewayRouteKind.ModelInBody),
+        Route("/api/tags", UsageApi.None, GatewayRouteKind.OllamaModelList),
+        Route("/api/ps", UsageApi.None, GatewayRouteKind.OllamaModelList),
+        Route("/api/show", UsageApi.None, GatewayRouteKind.ModelOrNameInBody),
+        Route("/api/version", UsageApi.None, GatewayRouteKind.NoModel),
+        Route("/api/pull", UsageApi.None, GatewayRouteKind.Manage),
+        Route("/api/push", UsageApi.None, GatewayRouteKind.Manage),
+        Route("/api/create", UsageApi.None, GatewayRouteKind.Manage),
+        Route("/api/copy", UsageApi.None, GatewayRouteKind.Manage),
+        Route("/api/delete", UsageApi.None, GatewayRouteKind.Manage),
+        Route("/v1/models", UsageApi.None, GatewayRouteKind.OpenAiModelList),
     ];
 
     private enum MediaType : byte { Other, Json, JsonLines, EventStream }
@@ -59,9 +59,18 @@ public static class UsageFormats
     /// Classifies the forwarded target as the other overload does, and names its route for the usage rows:
     /// <c>/api/chat</c>, <c>/v1/models</c>, ..., or <see cref="OtherRoute"/> (a string that exists already: no allocation).
     /// </summary>
-    public static UsageApi Classify(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> rest, out string route)
+    public static UsageApi Classify(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> rest, out string route) =>
+        Classify(prefix, rest, out route, out _);
+
+    /// <summary>
+    /// Classifies and names the route as the other overloads do, and tells what <see cref="GatewayRoute"/> would of a
+    /// named route, from the same walk of the table; <see cref="GatewayRouteKind.Other"/> for <see cref="OtherRoute"/>,
+    /// which the caller asks <see cref="GatewayRoute.Classify(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> about.
+    /// </summary>
+    public static UsageApi Classify(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> rest, out string route, out GatewayRouteKind kind)
     {
         route = OtherRoute;
+        kind = GatewayRouteKind.Other;
         Span<byte> buffer = stackalloc byte[MaxRouteLength];
         if (!Gateway.RoutePath.TryNormalize(prefix, rest, buffer, out var length))
         {
@@ -69,11 +78,12 @@ public static class UsageFormats
         }
 
         var path = buffer[..length];
-        foreach (var (known, label, api) in s_routes)
+        foreach (var (known, label, api, gatewayKind) in s_routes)
         {
             if (Ascii.EqualsIgnoreCase(path, known))
             {
                 route = label;
+                kind = gatewayKind;
                 return api;
             }
         }
@@ -132,7 +142,8 @@ public static class UsageFormats
         return found ? For(api, contentType) : UsageFormat.None;
     }
 
-    private static (byte[] Path, string Label, UsageApi Api) Route(string path, UsageApi api) => (Encoding.ASCII.GetBytes(path), path, api);
+    private static (byte[] Path, string Label, UsageApi Api, GatewayRouteKind Kind) Route(string path, UsageApi api, GatewayRouteKind kind) =>
+        (Encoding.ASCII.GetBytes(path), path, api, kind);
 
     /// <summary>The media type without its parameters (RFC 9110 §8.3.1), compared in any case.</summary>
     private static MediaType MediaTypeOf(ReadOnlySpan<byte> contentType)

@@ -1,5 +1,6 @@
 using System.Text;
 using OllamaSocketProxy.Http1;
+using OllamaSocketProxy.Listener.Gateway;
 using OllamaSocketProxy.Listener.Usage;
 using OllamaSocketProxy.Tests.Http1;
 
@@ -37,6 +38,39 @@ public sealed class UsageFormatsTests
     public void Classify_NamesTheApiOfTheRoute(string path, UsageApi api)
     {
         Assert.That(UsageFormats.Classify(Encoding.ASCII.GetBytes(path)), Is.EqualTo(api));
+    }
+
+    /// <summary>
+    /// The usage observer takes a named route's gateway kind from the usage table instead of classifying the path a
+    /// second time: for every named route, in every spelling, both tables must tell the same.
+    /// </summary>
+    [Test]
+    public void Classify_NamedRoute_HasTheKindTheGatewayGivesIt()
+    {
+        string[] routes =
+        [
+            "/api/chat", "/api/generate", "/api/embed", "/api/embeddings", "/api/tags", "/api/ps", "/api/show", "/api/version",
+            "/api/pull", "/api/push", "/api/create", "/api/copy", "/api/delete", "/v1/chat/completions", "/v1/completions",
+            "/v1/embeddings", "/v1/responses", "/v1/messages", "/v1/models",
+        ];
+        var mismatches = new List<string>();
+        foreach (var spelling in routes.SelectMany(route => new[] { route, route.ToUpperInvariant(), route + "?x=1" }))
+        {
+            var path = Encoding.ASCII.GetBytes(spelling);
+            UsageFormats.Classify(default, path, out var route, out var kind);
+            if (route == UsageFormats.OtherRoute)
+            {
+                mismatches.Add($"{spelling}: not named");
+                continue;
+            }
+
+            if (kind != GatewayRoute.Classify(path))
+            {
+                mismatches.Add($"{spelling}: {kind}, gateway {GatewayRoute.Classify(path)}");
+            }
+        }
+
+        Assert.That(mismatches, Is.Empty);
     }
 
     [TestCase("/chat", "/api/chat")]
