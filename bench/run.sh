@@ -282,6 +282,18 @@ build_baseline() {
   [[ -z $PROXY_ENV ]] || BASE_LABEL="$BASE_LABEL ($PROXY_ENV)"
 }
 
+# For the scripts that source this one (profile.sh, tail.sh): bench/.work, its run lock (they never overlap a
+# run), tools, certificates and bodies.
+prepare_side_run() {
+  mkdir -p "$WORK"/{logs,run,tmp}
+  exec 9>"$WORK/run.lock"
+  flock -w 1200 9 || die "bench/run.sh is still running"
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+  install_tools
+  make_certificates
+  make_bodies
+}
+
 # ---------------------------------------------------------------------------------------------
 # Servers.
 render() { # TEMPLATE OUT NAME LISTEN_PORT UPSTREAM_PORT

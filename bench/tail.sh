@@ -47,13 +47,7 @@ for t in "${targets[@]}"; do
   [[ $t == nginx || $t == proxy || $t == proxy-nousage || $t == proxy-base ]] || die "--targets: nginx, proxy, proxy-nousage, proxy-base"
 done
 
-mkdir -p "$WORK"/{logs,run,tmp}
-exec 9>"$WORK/run.lock"
-flock -w 1200 9 || die "bench/run.sh is still running"
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-install_tools
-make_certificates
-make_bodies
+prepare_side_run
 if [[ " ${targets[*]} " == *" proxy"[\ -]* ]]; then build_proxy || die "no proxy build"; fi
 if [[ " ${targets[*]} " == *" proxy-base "* ]]; then
   [[ -n $BASELINE ]] || die "proxy-base needs --baseline REF"
