@@ -43,13 +43,7 @@ PROXY_ENV=$PROFILE_PROXY_ENV
 ((STRACE == 0)) || command -v strace >/dev/null || die "--strace needs strace (apt-get install strace)"
 ((PERF == 0)) || command -v perf >/dev/null || die "--perf needs perf (apt-get install linux-perf)"
 
-mkdir -p "$WORK"/{logs,run,tmp}
-exec 9>"$WORK/run.lock"
-flock -w 1200 9 || die "bench/run.sh is still running"
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-install_tools
-make_certificates
-make_bodies
+prepare_side_run
 if [[ $TARGET == proxy ]]; then build_proxy || die "no proxy build"; fi
 start_upstreams
 start_target "$TARGET" "${PORT[$TARGET]}" "$UPSTREAM_PORT" "$TARGET"

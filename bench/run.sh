@@ -292,6 +292,18 @@ build_baseline() {
   [[ -z $PROXY_ENV ]] || BASE_LABEL="$BASE_LABEL ($PROXY_ENV)"
 }
 
+# For the scripts that source this one (profile.sh, tail.sh): bench/.work, its run lock (they never overlap a
+# run), tools, certificates and bodies.
+prepare_side_run() {
+  mkdir -p "$WORK"/{logs,run,tmp}
+  exec 9>"$WORK/run.lock"
+  flock -w 1200 9 || die "bench/run.sh is still running"
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+  install_tools
+  make_certificates
+  make_bodies
+}
+
 # ---------------------------------------------------------------------------------------------
 # Servers.
 render() { # TEMPLATE OUT NAME LISTEN_PORT UPSTREAM_PORT
@@ -338,11 +350,14 @@ target_command() {
       local usage="PROXY_USAGE_DB=$WORK/run/$instance-usage.db PROXY_ADMIN_LISTEN=127.0.0.1:0" bin=$PROXY_BIN
       [[ $target != proxy-nousage ]] || usage="PROXY_USAGE_DB=off PROXY_ADMIN_LISTEN=off"
       [[ $target != proxy-base ]] || bin=$BASE_BIN
+      # The pool keeps idle upstream connections as long as nginx's (keepalive_timeout 300s in proxy.conf.in): with
+      # the default 50 s, a round of four targets outlasted it, and every keep-alive-256 run then opened about 200 TLS
+      # connections while it was timed (BENCHMARKS.md, "Speed, second round").
       # $usage and $PROXY_ENV are lists of NAME=VALUE words.
       # shellcheck disable=SC2086
       echo env "OLLAMA_API_KEY=$UPSTREAM_KEY" "PROXY_AUTH_TOKEN=$TOKEN" "PROXY_LISTEN=127.0.0.1:$port" \
         "OLLAMA_UPSTREAM_URL=$UPSTREAM_SCHEME://localhost:$upstream_port" "OLLAMA_UPSTREAM_CA_FILE=$WORK/tls/ca.crt" \
-        PROXY_ACCESS_LOG=false PROXY_UPSTREAM_PREWARM=16 $usage $PROXY_ENV "$bin" ;;
+        PROXY_ACCESS_LOG=false PROXY_UPSTREAM_PREWARM=16 PROXY_UPSTREAM_POOL_IDLE_TIMEOUT=300 $usage $PROXY_ENV "$bin" ;;
   esac
 }
 
@@ -376,6 +391,12 @@ status_kb() { local field=$1 p t=0; shift; for p in "$@"; do t=$((t + $(awk -v f
 # interrupt time (which the kernel charges to no process) is left out on both sides of the sum.
 machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat; }
 reset_peak() { local p; for p in "$@"; do echo 5 >"/proc/$p/clear_refs" 2>/dev/null || true; done; }
+# The local ends of the established connections PID... hold to the upstream, sorted: the same list before and after a
+# run tells how many connections (and so TLS handshakes) the target opened during it.
+upstream_sockets() {
+  local pids; pids=$(IFS='|'; echo "$*")
+  ss -tnpH state established "( dport = :$UPSTREAM_PORT )" 2>/dev/null | grep -E "pid=($pids)," | awk '{print $3}' | sort || true
+}
 
 url_of() { # TARGET PATH
   if [[ $1 == direct ]]; then echo "$UPSTREAM_SCHEME://localhost:$UPSTREAM_PORT$2"; else echo "http://127.0.0.1:${PORT[$1]}$2"; fi
@@ -409,7 +430,8 @@ run_wrk() { # TARGET SCENARIO SECONDS ROUND (ROUND 0 = warm-up, not recorded)
   if [[ $target != direct ]]; then require_alive "$target"; read -ra pids <<<"$(target_pids "$target")"; fi
   local cpu0=0 cpu1=0 ours0 ours1 machine0 machine1 upstream_pids
   read -ra upstream_pids <<<"$(target_pids upstream)"
-  if ((${#pids[@]})); then reset_peak "${pids[@]}"; cpu0=$(cpu_ticks "${pids[@]}"); fi
+  local sockets0="" sockets1="" opened=null
+  if ((${#pids[@]})); then reset_peak "${pids[@]}"; cpu0=$(cpu_ticks "${pids[@]}"); sockets0=$(upstream_sockets "${pids[@]}"); fi
   ours0=$(cpu_ticks "${upstream_pids[@]}")
   read -ra machine0 <<<"$(machine_ticks)"
   # wrk runs in a subshell that then prints its children's CPU time (cutime + cstime), i.e. wrk's
@@ -420,7 +442,11 @@ run_wrk() { # TARGET SCENARIO SECONDS ROUND (ROUND 0 = warm-up, not recorded)
   read -ra machine1 <<<"$(machine_ticks)"
   ours1=$(cpu_ticks "${upstream_pids[@]}")
   [[ $target == direct ]] || require_alive "$target"
-  if ((${#pids[@]})); then cpu1=$(cpu_ticks "${pids[@]}"); fi
+  if ((${#pids[@]})); then
+    cpu1=$(cpu_ticks "${pids[@]}"); sockets1=$(upstream_sockets "${pids[@]}")
+    # Opened during the run and still open at its end (one closed meanwhile is not seen).
+    opened=$(comm -13 <(echo "$sockets0") <(echo "$sockets1") | grep -c . || true)
+  fi
   # Busy time of the machine that neither wrk, the upstream nor the target accounts for: other work.
   local wrk_ticks foreign
   wrk_ticks=$(awk '$1 == "WRKCPU" {print $2}' <<<"$out")
@@ -446,11 +472,11 @@ run_wrk() { # TARGET SCENARIO SECONDS ROUND (ROUND 0 = warm-up, not recorded)
     log "FAIL $target $scenario: ${r[bad]} wrong answers (last status ${r[bad_status]}), $errors socket errors"
     FAILED=1
   fi
-  printf '{"kind":"wrk","round":%d,"scenario":"%s","target":"%s","requests":%d,"rps":%s,"p50_us":%d,"p99_us":%d,"cpu_us":%s,"hwm_kb":%s,"bad":%d,"errors":%d,"foreign_pct":%s}\n' \
-    "$round" "$scenario" "$target" "${r[requests]}" "$rps" "${r[p50_us]}" "${r[p99_us]}" "$cpu_us" "$hwm" "${r[bad]}" "$errors" "$foreign" >>"$RAW"
-  log "$(printf '%-7s %-14s %8s req/s  p50 %6.2f ms  p99 %6.2f ms  cpu %s us/req  bad %d  err %d  other work %s%%' \
+  printf '{"kind":"wrk","round":%d,"scenario":"%s","target":"%s","requests":%d,"rps":%s,"p50_us":%d,"p99_us":%d,"cpu_us":%s,"hwm_kb":%s,"bad":%d,"errors":%d,"foreign_pct":%s,"upstream_opened":%s}\n' \
+    "$round" "$scenario" "$target" "${r[requests]}" "$rps" "${r[p50_us]}" "${r[p99_us]}" "$cpu_us" "$hwm" "${r[bad]}" "$errors" "$foreign" "$opened" >>"$RAW"
+  log "$(printf '%-7s %-14s %8s req/s  p50 %6.2f ms  p99 %6.2f ms  cpu %s us/req  bad %d  err %d  other work %s%%  upstream opened %s' \
     "$target" "$scenario" "$rps" "$(awk -v v="${r[p50_us]}" 'BEGIN{print v/1000}')" \
-    "$(awk -v v="${r[p99_us]}" 'BEGIN{print v/1000}')" "$cpu_us" "${r[bad]}" "$errors" "$foreign")"
+    "$(awk -v v="${r[p99_us]}" 'BEGIN{print v/1000}')" "$cpu_us" "${r[bad]}" "$errors" "$foreign" "$opened")"
 }
 
 run_streams() { # TARGET ROUND
@@ -597,6 +623,8 @@ main() {
   log "warm-up (${WARMUP}s per target and path)"
   for t in "${targets[@]}"; do
     run_wrk "$t" keepalive-64 "$WARMUP" 0
+    # Every pool grows to the largest scenario's 256 connections here, not in the first timed keep-alive-256 run.
+    run_wrk "$t" keepalive-256 1 0
     run_wrk "$t" body16k-64 1 0
     run_wrk "$t" close-16 1 0
   done
