@@ -24,7 +24,6 @@ internal struct UsageJsonScanner
     /// <summary>The longest name that matters (<c>prompt_eval_count</c>, <c>completion_tokens</c>): a longer one is another field.</summary>
     private const int MaxNameLength = 17;
 
-
     /// <summary>What ends a run of string content: its closing quote, an escape, or a control character, which must be escaped (RFC 8259 §7).</summary>
     private static readonly SearchValues<byte> s_stringStops = SearchValues.Create("\"\\\0\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\n\u000b\f\r\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f"u8);
 
@@ -183,6 +182,7 @@ internal struct UsageJsonScanner
                     _mode = InObject ? Mode.Name : Mode.Value;
                     break;
                 default:
+                    // Above the space it is no whitespace: one comparison decides most bytes here.
                     if (b > ' ' || b is not ((byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r'))
                     {
                         Structural(b);
