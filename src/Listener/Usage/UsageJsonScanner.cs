@@ -303,14 +303,12 @@ internal struct UsageJsonScanner
                 StartName(b);
                 break;
             case Mode.Colon:
-                _mode = b == ':' ? Mode.Value : Mode.Invalid;
+                // The colon itself is taken in Scan: anything else here is out of place.
+                _mode = Mode.Invalid;
                 break;
             case Mode.AfterValue:
-                if (b == ',')
-                {
-                    _mode = InObject ? Mode.Name : Mode.Value;
-                }
-                else if (b is (byte)'}' or (byte)']')
+                // The comma is taken in Scan: only the container's end may come instead.
+                if (b is (byte)'}' or (byte)']')
                 {
                     Close(isObject: b == '}');
                 }
