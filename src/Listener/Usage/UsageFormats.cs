@@ -21,25 +21,25 @@ public static class UsageFormats
     // ones first, then Ollama's other API routes and the OpenAI model list.
     private static readonly (byte[] Path, string Label, UsageApi Api, GatewayRouteKind Kind)[] s_routes =
     [
-        Route("/api/chat", UsageApi.Ollama, GatewayRouteKind.ModelInBody),
-        Route("/api/generate", UsageApi.Ollama, GatewayRouteKind.ModelInBody),
-        Route("/api/embed", UsageApi.Ollama, GatewayRouteKind.ModelInBody),
-        Route("/v1/chat/completions", UsageApi.OpenAi, GatewayRouteKind.ModelInBody),
-        Route("/v1/completions", UsageApi.OpenAi, GatewayRouteKind.ModelInBody),
-        Route("/v1/embeddings", UsageApi.OpenAi, GatewayRouteKind.ModelInBody),
-        Route("/v1/responses", UsageApi.OpenAi, GatewayRouteKind.ModelInBody),
-        Route("/v1/messages", UsageApi.Anthropic, GatewayRouteKind.ModelInBody),
-        Route("/api/embeddings", UsageApi.None, GatewayRouteKind.ModelInBody),
-        Route("/api/tags", UsageApi.None, GatewayRouteKind.OllamaModelList),
-        Route("/api/ps", UsageApi.None, GatewayRouteKind.OllamaModelList),
-        Route("/api/show", UsageApi.None, GatewayRouteKind.ModelOrNameInBody),
-        Route("/api/version", UsageApi.None, GatewayRouteKind.NoModel),
-        Route("/api/pull", UsageApi.None, GatewayRouteKind.Manage),
-        Route("/api/push", UsageApi.None, GatewayRouteKind.Manage),
-        Route("/api/create", UsageApi.None, GatewayRouteKind.Manage),
-        Route("/api/copy", UsageApi.None, GatewayRouteKind.Manage),
-        Route("/api/delete", UsageApi.None, GatewayRouteKind.Manage),
-        Route("/v1/models", UsageApi.None, GatewayRouteKind.OpenAiModelList),
+        Route("/api/chat", UsageApi.Ollama),
+        Route("/api/generate", UsageApi.Ollama),
+        Route("/api/embed", UsageApi.Ollama),
+        Route("/v1/chat/completions", UsageApi.OpenAi),
+        Route("/v1/completions", UsageApi.OpenAi),
+        Route("/v1/embeddings", UsageApi.OpenAi),
+        Route("/v1/responses", UsageApi.OpenAi),
+        Route("/v1/messages", UsageApi.Anthropic),
+        Route("/api/embeddings", UsageApi.None),
+        Route("/api/tags", UsageApi.None),
+        Route("/api/ps", UsageApi.None),
+        Route("/api/show", UsageApi.None),
+        Route("/api/version", UsageApi.None),
+        Route("/api/pull", UsageApi.None),
+        Route("/api/push", UsageApi.None),
+        Route("/api/create", UsageApi.None),
+        Route("/api/copy", UsageApi.None),
+        Route("/api/delete", UsageApi.None),
+        Route("/v1/models", UsageApi.None),
     ];
 
     private enum MediaType : byte { Other, Json, JsonLines, EventStream }
@@ -142,8 +142,12 @@ public static class UsageFormats
         return found ? For(api, contentType) : UsageFormat.None;
     }
 
-    private static (byte[] Path, string Label, UsageApi Api, GatewayRouteKind Kind) Route(string path, UsageApi api, GatewayRouteKind kind) =>
-        (Encoding.ASCII.GetBytes(path), path, api, kind);
+    /// <summary>A named route, with the kind the gateway gives its path, taken from the gateway's own table once.</summary>
+    private static (byte[] Path, string Label, UsageApi Api, GatewayRouteKind Kind) Route(string path, UsageApi api)
+    {
+        var bytes = Encoding.ASCII.GetBytes(path);
+        return (bytes, path, api, GatewayRoute.Classify(bytes));
+    }
 
     /// <summary>The media type without its parameters (RFC 9110 §8.3.1), compared in any case.</summary>
     private static MediaType MediaTypeOf(ReadOnlySpan<byte> contentType)
