@@ -4,10 +4,11 @@ using System.Text.Json;
 namespace OllamaSocketProxy.Listener.Gateway;
 
 /// <summary>
-/// Finds the model a JSON request body names: the top-level <c>"model"</c> string, read with
-/// <see cref="Utf8JsonReader"/> over the bytes the proxy holds, never re-serialized. A <c>"model"</c> inside
-/// messages, options or tools is skipped whole. Field names match as Ollama's server matches them (unescaped, any
-/// case, see <see cref="JsonNameMatcher"/>), so no spelling of the field slips past the allow-list.
+/// Finds the model a JSON request body names: the top-level <c>"model"</c> string, read over the bytes the proxy
+/// holds, never re-serialized: by <see cref="RequestModelScanner"/> when the bytes are in one piece and plain, else
+/// with <see cref="Utf8JsonReader"/>. A <c>"model"</c> inside messages, options or tools is skipped whole. Field
+/// names match as Ollama's server matches them (unescaped, any case, see <see cref="JsonNameMatcher"/>), so no
+/// spelling of the field slips past the allow-list.
 /// </summary>
 public static class RequestModel
 {
@@ -36,6 +37,20 @@ public static class RequestModel
     public static RequestModelStatus Find(in ReadOnlySequence<byte> body, ModelField field, Span<byte> name, out int nameLength)
     {
         var window = body.Length > ScanLimit ? body.Slice(0, ScanLimit) : body;
+        if (window.IsSingleSegment && RequestModelScanner.TryFind(window.FirstSpan, field, name, out var status, out nameLength))
+        {
+            return status;
+        }
+
+        return FindWithReader(window, field, name, out nameLength);
+    }
+
+    /// <summary>
+    /// <see cref="Find"/> by <see cref="Utf8JsonReader"/> alone, over the bytes it may read: the reading that
+    /// <see cref="RequestModelScanner"/> must agree with wherever it answers.
+    /// </summary>
+    internal static RequestModelStatus FindWithReader(in ReadOnlySequence<byte> window, ModelField field, Span<byte> name, out int nameLength)
+    {
         var reader = new Utf8JsonReader(window, isFinalBlock: false, new JsonReaderState(s_options));
         try
         {

@@ -1,8 +1,4 @@
-using System.Buffers;
-using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using OllamaSocketProxy.Listener.Gateway;
 
 namespace OllamaSocketProxy.Listener.Usage;
@@ -23,9 +19,6 @@ internal struct UsageJsonScanner
 
     /// <summary>The longest name that matters (<c>prompt_eval_count</c>, <c>completion_tokens</c>): a longer one is another field.</summary>
     private const int MaxNameLength = 17;
-
-    /// <summary>What ends a run of string content: its closing quote, an escape, or a control character, which must be escaped (RFC 8259 §7).</summary>
-    private static readonly SearchValues<byte> s_stringStops = SearchValues.Create("\"\\\0\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\n\u000b\f\r\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f"u8);
 
     private UsageDialect _dialect;
     private Mode _mode;
@@ -468,7 +461,7 @@ internal struct UsageJsonScanner
     private int ScanString(ReadOnlySpan<byte> bytes, int i)
     {
         var rest = bytes[i..];
-        var stop = IndexOfStringStop(rest);
+        var stop = JsonStringStops.IndexOf(rest);
         if (_inName && _nameLength == 0 && stop >= 0 && rest[stop] == '"')
         {
             // The whole name is here: it is told from these bytes, without a copy.
@@ -509,35 +502,6 @@ internal struct UsageJsonScanner
         }
 
         return i + stop + 1;
-    }
-
-    /// <summary>
-    /// Where the string's content in <paramref name="rest"/> stops, or -1. Most strings of an answer are short (names,
-    /// roles, dates), so sixteen bytes are tested at a time with three comparisons, which costs less than setting up
-    /// the general search (<see cref="SearchValues{T}"/>) for each of them; the search takes the bytes that are left.
-    /// </summary>
-    private static int IndexOfStringStop(ReadOnlySpan<byte> rest)
-    {
-        var offset = 0;
-        if (Vector128.IsHardwareAccelerated)
-        {
-            ref var start = ref MemoryMarshal.GetReference(rest);
-            var quote = Vector128.Create((byte)'"');
-            var backslash = Vector128.Create((byte)'\\');
-            var space = Vector128.Create((byte)' ');
-            for (; offset <= rest.Length - Vector128<byte>.Count; offset += Vector128<byte>.Count)
-            {
-                var bytes = Vector128.LoadUnsafe(ref start, (nuint)offset);
-                var stops = Vector128.Equals(bytes, quote) | Vector128.Equals(bytes, backslash) | Vector128.LessThan(bytes, space);
-                if (stops != Vector128<byte>.Zero)
-                {
-                    return offset + BitOperations.TrailingZeroCount(stops.ExtractMostSignificantBits());
-                }
-            }
-        }
-
-        var stop = rest[offset..].IndexOfAny(s_stringStops);
-        return stop < 0 ? -1 : offset + stop;
     }
 
     private void AppendName(ReadOnlySpan<byte> run)

@@ -1,0 +1,395 @@
+using System.Text.Unicode;
+
+namespace OllamaSocketProxy.Listener.Gateway;
+
+/// <summary>
+/// The short way to <see cref="RequestModel.Find"/>'s answer, for bytes in one piece: the top-level object walked by
+/// hand, each skipped value checked against RFC 8259's grammar without a token of it being made. It answers only
+/// where <see cref="System.Text.Json.Utf8JsonReader"/> would answer the same, and declines everything else to it:
+/// bytes that are not JSON or end before the object does, a model or name given twice, an escaped model name, nesting
+/// deeper than <see cref="MaxDepth"/>. What it accepts, the reader accepts: the same whitespace, strings (escapes
+/// checked; UTF-8 inside strings is not, as the reader does not check it either), numbers and literals.
+/// </summary>
+/// <remarks>
+/// A request's body is read once per policy that asks for its model; most bodies are plain (an unescaped name, a few
+/// messages), and for them this costs a fraction of the reader's general machinery.
+/// </remarks>
+internal static class RequestModelScanner
+{
+    /// <summary>Deeper nesting is declined; the reader takes it, up to its own limit.</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>
+    /// True when the answer for <paramref name="json"/> is known here: then <paramref name="status"/> and
+    /// <paramref name="nameLength"/> are what <see cref="RequestModel.Find"/> gives, and the name is in
+    /// <paramref name="name"/>. False: ask the reader.
+    /// </summary>
+    public static bool TryFind(ReadOnlySpan<byte> json, ModelField field, Span<byte> name, out RequestModelStatus status, out int nameLength)
+    {
+        status = RequestModelStatus.NotFound;
+        nameLength = 0;
+        var i = SkipWhitespace(json, 0);
+        if (i == json.Length || json[i] != '{')
+        {
+            return false;
+        }
+
+        var models = 0;
+        var names = 0;
+        var modelLength = 0;
+        var legacyLength = 0;
+        i = SkipWhitespace(json, i + 1);
+        if (i < json.Length && json[i] == '}')
+        {
+            return true;
+        }
+
+        while (true)
+        {
+            if (i == json.Length || json[i] != '"' || EndOfString(json, i + 1) is not (>= 0 and var keyEnd))
+            {
+                return false;
+            }
+
+            var key = json[(i + 1)..keyEnd];
+            var isModel = Matches(key, "model"u8);
+            var isName = !isModel && field == ModelField.ModelOrName && Matches(key, "name"u8);
+            i = SkipWhitespace(json, keyEnd + 1);
+            if (i == json.Length || json[i] != ':')
+            {
+                return false;
+            }
+
+            i = SkipWhitespace(json, i + 1);
+            if (i == json.Length)
+            {
+                return false;
+            }
+
+            if ((isModel || isName) && json[i] == '"')
+            {
+                // The reader refuses a second one only once it has read its value: that order is left to it.
+                if ((isModel ? ++models : ++names) > 1 || EndOfString(json, i + 1) is not (>= 0 and var valueEnd))
+                {
+                    return false;
+                }
+
+                var value = json[(i + 1)..valueEnd];
+                if (value.Contains((byte)'\\'))
+                {
+                    return false;
+                }
+
+                // As the reader path copies: the model always, the legacy name while no model is known (RequestModel).
+                if (isModel || modelLength == 0)
+                {
+                    if (value.Length > name.Length || !Utf8.IsValid(value))
+                    {
+                        status = RequestModelStatus.Invalid;
+                        return true;
+                    }
+
+                    value.CopyTo(name);
+                    if (isModel)
+                    {
+                        modelLength = value.Length;
+                    }
+                    else
+                    {
+                        legacyLength = value.Length;
+                    }
+                }
+
+                i = valueEnd + 1;
+            }
+            else
+            {
+                if ((isModel && ++models > 1) || (isName && ++names > 1))
+                {
+                    return false;
+                }
+
+                i = SkipValue(json, i);
+                if (i < 0)
+                {
+                    return false;
+                }
+            }
+
+            i = SkipWhitespace(json, i);
+            if (i == json.Length)
+            {
+                return false;
+            }
+
+            if (json[i] == '}')
+            {
+                break;
+            }
+
+            if (json[i] != ',')
+            {
+                return false;
+            }
+
+            i = SkipWhitespace(json, i + 1);
+        }
+
+        nameLength = modelLength > 0 ? modelLength : legacyLength;
+        status = nameLength > 0 ? RequestModelStatus.Found : RequestModelStatus.NotFound;
+        return true;
+    }
+
+    /// <summary>A field name as <see cref="JsonNameMatcher"/> matches it; escapes never make a name shorter.</summary>
+    private static bool Matches(ReadOnlySpan<byte> key, ReadOnlySpan<byte> lowerName)
+    {
+        if (key.Length < lowerName.Length)
+        {
+            return false;
+        }
+
+        var matcher = default(JsonNameMatcher);
+        matcher.Feed(key, lowerName);
+        return matcher.IsMatch(lowerName);
+    }
+
+    /// <summary>
+    /// Where the value that starts at <paramref name="i"/> ends (the index after it), or -1 when it is declined: not
+    /// JSON, not whole within the bytes, or nested deeper than <see cref="MaxDepth"/>.
+    /// </summary>
+    private static int SkipValue(ReadOnlySpan<byte> json, int i)
+    {
+        ulong objects = 0; // one bit per open container: set for an object
+        var depth = 0;
+        while (true)
+        {
+            // A value starts at i.
+            if (i == json.Length)
+            {
+                return -1;
+            }
+
+            switch (json[i])
+            {
+                case (byte)'"':
+                    i = EndOfString(json, i + 1);
+                    if (i < 0)
+                    {
+                        return -1;
+                    }
+
+                    i++;
+                    break;
+                case (byte)'{' or (byte)'[':
+                    if (depth == MaxDepth)
+                    {
+                        return -1;
+                    }
+
+                    var isObject = json[i] == '{';
+                    objects = isObject ? objects | (1UL << depth) : objects & ~(1UL << depth);
+                    depth++;
+                    i = SkipWhitespace(json, i + 1);
+                    if (i < json.Length && json[i] == (isObject ? '}' : ']'))
+                    {
+                        depth--;
+                        i++;
+                        break;
+                    }
+
+                    i = isObject ? Member(json, i) : i;
+                    if (i < 0)
+                    {
+                        return -1;
+                    }
+
+                    continue;
+                case (byte)'t':
+                    i = Literal(json, i, "true"u8);
+                    break;
+                case (byte)'f':
+                    i = Literal(json, i, "false"u8);
+                    break;
+                case (byte)'n':
+                    i = Literal(json, i, "null"u8);
+                    break;
+                default:
+                    i = Number(json, i);
+                    break;
+            }
+
+            if (i < 0)
+            {
+                return -1;
+            }
+
+            // A value ended: the containers it closes, then the next value of the one it is in.
+            while (true)
+            {
+                if (depth == 0)
+                {
+                    return i;
+                }
+
+                i = SkipWhitespace(json, i);
+                if (i == json.Length)
+                {
+                    return -1;
+                }
+
+                var inObject = ((objects >> (depth - 1)) & 1) != 0;
+                if (json[i] == ',')
+                {
+                    i = SkipWhitespace(json, i + 1);
+                    i = inObject ? Member(json, i) : i;
+                    if (i < 0)
+                    {
+                        return -1;
+                    }
+
+                    break;
+                }
+
+                if (json[i] != (inObject ? '}' : ']'))
+                {
+                    return -1;
+                }
+
+                depth--;
+                i++;
+            }
+        }
+    }
+
+    /// <summary>A member's name and colon from <paramref name="i"/>: where its value starts, or -1.</summary>
+    private static int Member(ReadOnlySpan<byte> json, int i)
+    {
+        if (i == json.Length || json[i] != '"')
+        {
+            return -1;
+        }
+
+        i = EndOfString(json, i + 1);
+        if (i < 0)
+        {
+            return -1;
+        }
+
+        i = SkipWhitespace(json, i + 1);
+        return i < json.Length && json[i] == ':' ? SkipWhitespace(json, i + 1) : -1;
+    }
+
+    /// <summary>The index of the quote that closes the string whose content starts at <paramref name="i"/>, or -1.</summary>
+    private static int EndOfString(ReadOnlySpan<byte> json, int i)
+    {
+        while (true)
+        {
+            var stop = JsonStringStops.IndexOf(json[i..]);
+            if (stop < 0)
+            {
+                return -1;
+            }
+
+            i += stop;
+            if (json[i] == '"')
+            {
+                return i;
+            }
+
+            // A control character must be escaped (RFC 8259 §7); an escape is one of nine.
+            if (json[i] != '\\' || i + 1 == json.Length)
+            {
+                return -1;
+            }
+
+            switch (json[i + 1])
+            {
+                case (byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t':
+                    i += 2;
+                    break;
+                case (byte)'u':
+                    if (i + 6 > json.Length)
+                    {
+                        return -1;
+                    }
+
+                    for (var h = i + 2; h < i + 6; h++)
+                    {
+                        if (HexDigit.Value(json[h]) < 0)
+                        {
+                            return -1;
+                        }
+                    }
+
+                    i += 6;
+                    break;
+                default:
+                    return -1;
+            }
+        }
+    }
+
+    private static int Literal(ReadOnlySpan<byte> json, int i, ReadOnlySpan<byte> literal) =>
+        json[i..].StartsWith(literal) ? i + literal.Length : -1;
+
+    /// <summary>
+    /// A number (RFC 8259 §6) from <paramref name="i"/>: the index after it, or -1. It must be followed, within the
+    /// bytes, by what may follow a value, or it could go on past them.
+    /// </summary>
+    private static int Number(ReadOnlySpan<byte> json, int i)
+    {
+        if (json[i] == '-')
+        {
+            i++;
+        }
+
+        if (i == json.Length || !IsDigit(json[i]))
+        {
+            return -1;
+        }
+
+        i = json[i] == '0' ? i + 1 : Digits(json, i);
+        if (i < json.Length && json[i] == '.')
+        {
+            i = Digits(json, i + 1, atLeastOne: true);
+        }
+
+        if (i >= 0 && i < json.Length && json[i] is (byte)'e' or (byte)'E')
+        {
+            i++;
+            if (i < json.Length && json[i] is (byte)'+' or (byte)'-')
+            {
+                i++;
+            }
+
+            i = Digits(json, i, atLeastOne: true);
+        }
+
+        return i >= 0 && i < json.Length && json[i] is (byte)',' or (byte)'}' or (byte)']' or (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r'
+            ? i
+            : -1;
+    }
+
+    private static int Digits(ReadOnlySpan<byte> json, int i, bool atLeastOne = false)
+    {
+        var length = json[i..].IndexOfAnyExceptInRange((byte)'0', (byte)'9');
+        if (length < 0)
+        {
+            length = json.Length - i;
+        }
+
+        return atLeastOne && length == 0 ? -1 : i + length;
+    }
+
+    private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;
+
+    private static int SkipWhitespace(ReadOnlySpan<byte> json, int i)
+    {
+        while (i < json.Length && json[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+        {
+            i++;
+        }
+
+        return i;
+    }
+}
