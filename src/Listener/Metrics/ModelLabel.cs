@@ -96,6 +96,32 @@ public sealed class ModelLabel
     }
 
     /// <summary>
+    /// <see cref="LearnServed"/> (when <paramref name="served"/>) or <see cref="For(ReadOnlySpan{byte})"/>, answered from
+    /// <paramref name="cache"/> when it holds the same name and the known names are still those it was labelled among.
+    /// A name labelled <see cref="Other"/> is looked up again when served, since it may be learned now.
+    /// </summary>
+    public string For(ReadOnlySpan<byte> name, bool served, ModelLabelCache cache)
+    {
+        var known = _table;
+        if (cache.Length >= 0 && ReferenceEquals(cache.Known, known) && name.SequenceEqual(cache.Name.AsSpan(0, cache.Length))
+            && !(served && ReferenceEquals(cache.Label, Other)))
+        {
+            return cache.Label;
+        }
+
+        var label = served ? LearnServed(name) : For(name);
+        if (name.Length <= ModelLabelCache.MaxNameLength)
+        {
+            name.CopyTo(cache.Name);
+            cache.Length = name.Length;
+            cache.Known = known;
+            cache.Label = label;
+        }
+
+        return label;
+    }
+
+    /// <summary>
     /// The label of <paramref name="name"/>, UTF-8 as the request wrote it: a known name in its canonical form,
     /// <see cref="Other"/> for any other, <see cref="None"/> when empty. Allocates nothing.
     /// </summary>

@@ -20,7 +20,8 @@ namespace OllamaSocketProxy.Listener;
 /// body counts as naming no model. Its label is bounded (<see cref="ModelLabel"/>): a name in a client's list (as the
 /// clients file reads now), or one the upstream has served with a 2xx; any other is <c>other</c>. A request on a route
 /// that reports tokens asks the upstream for an answer without a content coding, since compressed bytes cannot be
-/// read as they pass. Per connection it keeps one reader and one name buffer; per request it allocates nothing.
+/// read as they pass. Per connection it keeps one reader, one name buffer and the last name's label; per request it
+/// allocates nothing.
 /// </remarks>
 internal sealed class UsagePolicy(
     UsageRecorder? recorder, ProxyMetrics metrics, ModelLabel models, ClientRegistrySource clients, TimeProvider time) : RequestPolicy
@@ -116,7 +117,7 @@ internal sealed class UsagePolicy(
 
         var status = log.Status;
         var name = observation.ModelName.AsSpan(0, observation.ModelLength);
-        var model = name.IsEmpty ? ModelLabel.None : status is >= 200 and <= 299 ? models.LearnServed(name) : models.For(name);
+        var model = name.IsEmpty ? ModelLabel.None : models.For(name, served: status is >= 200 and <= 299, observation.Labels);
         var client = request.Client?.Name ?? DefaultClient;
 
         metrics.RequestCompleted(client, model, status, duration, firstByte);
@@ -153,6 +154,7 @@ internal sealed class UsagePolicy(
     {
         public readonly UsageReader Reader = new();
         public readonly byte[] ModelName = new byte[RequestModel.MaxNameLength];
+        public readonly ModelLabelCache Labels = new();
         public int ModelLength;
         public UsageApi Api;
         public string Route = UsageFormats.OtherRoute;

@@ -175,6 +175,42 @@ public sealed class ModelLabelTests
         Assert.That(labels.For("registry.local:5000/library/llama3:latest"), Is.EqualTo("registry.local:5000/library/llama3:latest"));
     }
 
+    /// <summary>A connection's remembered label stays right across what changes a label: a reload, a name learned, another name.</summary>
+    [Test]
+    public void CachedLabel_FollowsReloadsLearningAndOtherNames()
+    {
+        var labels = Labels();
+        var cache = new ModelLabelCache();
+        string Ask(string name, bool served) => labels.For(Encoding.UTF8.GetBytes(name), served, cache);
+
+        var seen = new[]
+        {
+            Ask("gemma3", served: false),        // looked up: known from the allow-list
+            Ask("gemma3", served: false),        // remembered
+            Ask("qwen3:8b", served: false),      // another name: looked up, not known
+            Ask("qwen3:8b", served: true),       // served now: learned, though "other" was remembered
+            Ask("qwen3:8b", served: false),      // known from then on
+        };
+        labels.UpdateClients([Client("kids", ["gemma3:4b"])]);
+        var afterReload = (Ask("gemma3", served: false), Ask("gemma3:4b", served: false));
+
+        Assert.That(seen, Is.EqualTo(new[] { "gemma3:latest", "gemma3:latest", ModelLabel.Other, "qwen3:8b", "qwen3:8b" }));
+        Assert.That(afterReload, Is.EqualTo((ModelLabel.Other, "gemma3:4b")));
+    }
+
+    /// <summary>A name longer than the cache holds is looked up each time, and still labelled.</summary>
+    [Test]
+    public void CachedLabel_NameLongerThanTheCache_LookedUpEachTime()
+    {
+        var name = "host.example/" + new string('n', ModelLabelCache.MaxNameLength) + ":1b";
+        var labels = new ModelLabel([Client("a", [name])]);
+        var cache = new ModelLabelCache();
+
+        var asked = (labels.For(Encoding.ASCII.GetBytes(name), served: false, cache), labels.For(Encoding.ASCII.GetBytes(name), served: false, cache));
+
+        Assert.That(asked, Is.EqualTo((name, name)));
+    }
+
     private static string Learn(ModelLabel labels, string name) => labels.LearnServed(Encoding.UTF8.GetBytes(name));
 
     private static ModelLabel Labels() => new([
