@@ -28,7 +28,7 @@ internal static class RequestModelScanner
     {
         status = RequestModelStatus.NotFound;
         nameLength = 0;
-        var i = SkipWhitespace(json, 0);
+        var i = JsonSpan.SkipWhitespace(json, 0);
         if (i == json.Length || json[i] != '{')
         {
             return false;
@@ -38,7 +38,7 @@ internal static class RequestModelScanner
         var names = 0;
         var modelLength = 0;
         var legacyLength = 0;
-        i = SkipWhitespace(json, i + 1);
+        i = JsonSpan.SkipWhitespace(json, i + 1);
         if (i < json.Length && json[i] == '}')
         {
             return true;
@@ -46,7 +46,7 @@ internal static class RequestModelScanner
 
         while (true)
         {
-            if (i == json.Length || json[i] != '"' || EndOfString(json, i + 1) is not (>= 0 and var keyEnd))
+            if (i == json.Length || json[i] != '"' || JsonSpan.EndOfString(json, i + 1) is not (>= 0 and var keyEnd))
             {
                 return false;
             }
@@ -54,13 +54,13 @@ internal static class RequestModelScanner
             var key = json[(i + 1)..keyEnd];
             var isModel = Matches(key, "model"u8);
             var isName = !isModel && field == ModelField.ModelOrName && Matches(key, "name"u8);
-            i = SkipWhitespace(json, keyEnd + 1);
+            i = JsonSpan.SkipWhitespace(json, keyEnd + 1);
             if (i == json.Length || json[i] != ':')
             {
                 return false;
             }
 
-            i = SkipWhitespace(json, i + 1);
+            i = JsonSpan.SkipWhitespace(json, i + 1);
             if (i == json.Length)
             {
                 return false;
@@ -69,7 +69,7 @@ internal static class RequestModelScanner
             if ((isModel || isName) && json[i] == '"')
             {
                 // The reader refuses a second one only once it has read its value: that order is left to it.
-                if ((isModel ? ++models : ++names) > 1 || EndOfString(json, i + 1) is not (>= 0 and var valueEnd))
+                if ((isModel ? ++models : ++names) > 1 || JsonSpan.EndOfString(json, i + 1) is not (>= 0 and var valueEnd))
                 {
                     return false;
                 }
@@ -116,7 +116,7 @@ internal static class RequestModelScanner
                 }
             }
 
-            i = SkipWhitespace(json, i);
+            i = JsonSpan.SkipWhitespace(json, i);
             if (i == json.Length)
             {
                 return false;
@@ -132,7 +132,7 @@ internal static class RequestModelScanner
                 return false;
             }
 
-            i = SkipWhitespace(json, i + 1);
+            i = JsonSpan.SkipWhitespace(json, i + 1);
         }
 
         nameLength = modelLength > 0 ? modelLength : legacyLength;
@@ -172,7 +172,7 @@ internal static class RequestModelScanner
             switch (json[i])
             {
                 case (byte)'"':
-                    i = EndOfString(json, i + 1);
+                    i = JsonSpan.EndOfString(json, i + 1);
                     if (i < 0)
                     {
                         return -1;
@@ -189,7 +189,7 @@ internal static class RequestModelScanner
                     var isObject = json[i] == '{';
                     objects = isObject ? objects | (1UL << depth) : objects & ~(1UL << depth);
                     depth++;
-                    i = SkipWhitespace(json, i + 1);
+                    i = JsonSpan.SkipWhitespace(json, i + 1);
                     if (i < json.Length && json[i] == (isObject ? '}' : ']'))
                     {
                         depth--;
@@ -231,7 +231,7 @@ internal static class RequestModelScanner
                     return i;
                 }
 
-                i = SkipWhitespace(json, i);
+                i = JsonSpan.SkipWhitespace(json, i);
                 if (i == json.Length)
                 {
                     return -1;
@@ -240,7 +240,7 @@ internal static class RequestModelScanner
                 var inObject = ((objects >> (depth - 1)) & 1) != 0;
                 if (json[i] == ',')
                 {
-                    i = SkipWhitespace(json, i + 1);
+                    i = JsonSpan.SkipWhitespace(json, i + 1);
                     i = inObject ? Member(json, i) : i;
                     if (i < 0)
                     {
@@ -269,64 +269,14 @@ internal static class RequestModelScanner
             return -1;
         }
 
-        i = EndOfString(json, i + 1);
+        i = JsonSpan.EndOfString(json, i + 1);
         if (i < 0)
         {
             return -1;
         }
 
-        i = SkipWhitespace(json, i + 1);
-        return i < json.Length && json[i] == ':' ? SkipWhitespace(json, i + 1) : -1;
-    }
-
-    /// <summary>The index of the quote that closes the string whose content starts at <paramref name="i"/>, or -1.</summary>
-    private static int EndOfString(ReadOnlySpan<byte> json, int i)
-    {
-        while (true)
-        {
-            var stop = JsonStringStops.IndexOf(json[i..]);
-            if (stop < 0)
-            {
-                return -1;
-            }
-
-            i += stop;
-            if (json[i] == '"')
-            {
-                return i;
-            }
-
-            // A control character must be escaped (RFC 8259 §7); an escape is one of nine.
-            if (json[i] != '\\' || i + 1 == json.Length)
-            {
-                return -1;
-            }
-
-            switch (json[i + 1])
-            {
-                case (byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t':
-                    i += 2;
-                    break;
-                case (byte)'u':
-                    if (i + 6 > json.Length)
-                    {
-                        return -1;
-                    }
-
-                    for (var h = i + 2; h < i + 6; h++)
-                    {
-                        if (HexDigit.Value(json[h]) < 0)
-                        {
-                            return -1;
-                        }
-                    }
-
-                    i += 6;
-                    break;
-                default:
-                    return -1;
-            }
-        }
+        i = JsonSpan.SkipWhitespace(json, i + 1);
+        return i < json.Length && json[i] == ':' ? JsonSpan.SkipWhitespace(json, i + 1) : -1;
     }
 
     private static int Literal(ReadOnlySpan<byte> json, int i, ReadOnlySpan<byte> literal) =>
@@ -382,14 +332,4 @@ internal static class RequestModelScanner
     }
 
     private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;
-
-    private static int SkipWhitespace(ReadOnlySpan<byte> json, int i)
-    {
-        while (i < json.Length && json[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
-        {
-            i++;
-        }
-
-        return i;
-    }
 }

@@ -12,7 +12,7 @@ namespace OllamaSocketProxy.Listener.Usage;
 /// match as sent, escapes and all: the upstream's encoder writes them plain. A mutable struct: keep it in a field,
 /// never copy it mid-value.
 /// </summary>
-internal struct UsageJsonScanner
+internal partial struct UsageJsonScanner
 {
     /// <summary>Deeper nesting is refused, as <see cref="RequestModel"/> refuses it in a request.</summary>
     public const int MaxDepth = 256;
@@ -324,16 +324,7 @@ internal struct UsageJsonScanner
         switch (b)
         {
             case (byte)'{':
-                if (slot == Slot.RootUsage)
-                {
-                    _rootUsage = true;
-                }
-                else if (slot == Slot.NestedUsage)
-                {
-                    _nestedUsage = true;
-                }
-
-                _odd |= IsCount(slot);
+                ObjectStarts(slot);
                 Push(isObject: true);
                 break;
             case (byte)'[':
@@ -364,6 +355,21 @@ internal struct UsageJsonScanner
                 _mode = Mode.Invalid;
                 break;
         }
+    }
+
+    /// <summary>An object starts in <paramref name="slot"/>: a usage object is seen; a count that is an object is odd.</summary>
+    private void ObjectStarts(Slot slot)
+    {
+        if (slot == Slot.RootUsage)
+        {
+            _rootUsage = true;
+        }
+        else if (slot == Slot.NestedUsage)
+        {
+            _nestedUsage = true;
+        }
+
+        _odd |= IsCount(slot);
     }
 
     /// <summary>The slot of a value that starts now, in the container at <see cref="_depth"/>.</summary>
@@ -407,18 +413,7 @@ internal struct UsageJsonScanner
         _depth++;
 
         // A new container has no name yet: a stale one from a sibling must not give its values a slot.
-        switch (_depth)
-        {
-            case 1:
-                _name1 = Name.None;
-                break;
-            case 2:
-                _name2 = Name.None;
-                break;
-            case 3:
-                _name3 = Name.None;
-                break;
-        }
+        SetName(Name.None);
 
         _mode = isObject ? Mode.FirstName : Mode.FirstElement;
     }
@@ -445,15 +440,7 @@ internal struct UsageJsonScanner
             return;
         }
 
-        // Only the names on a path to a count are kept: the top level, a usage object, and the object that holds one.
-        var wanted = _depth switch
-        {
-            1 => true,
-            2 => _name1 is Name.Usage or Name.Parent,
-            3 => _name1 == Name.Parent && _name2 == Name.Usage,
-            _ => false,
-        };
-        _nameLength = wanted ? 0 : -1;
+        _nameLength = NameWanted ? 0 : -1;
         _inName = true;
         _mode = Mode.String;
     }
@@ -461,7 +448,7 @@ internal struct UsageJsonScanner
     private int ScanString(ReadOnlySpan<byte> bytes, int i)
     {
         var rest = bytes[i..];
-        var stop = JsonStringStops.IndexOf(rest);
+        var stop = JsonSpan.IndexOfStringStop(rest);
         if (_inName && _nameLength == 0 && stop >= 0 && rest[stop] == '"')
         {
             // The whole name is here: it is told from these bytes, without a copy.
@@ -518,19 +505,7 @@ internal struct UsageJsonScanner
 
     private void EndName(Name name)
     {
-        switch (_depth)
-        {
-            case 1:
-                _name1 = name;
-                break;
-            case 2:
-                _name2 = name;
-                break;
-            case 3:
-                _name3 = name;
-                break;
-        }
-
+        SetName(name);
         _inName = false;
         _mode = Mode.Colon;
     }
@@ -551,6 +526,32 @@ internal struct UsageJsonScanner
             : name.SequenceEqual("completion_tokens"u8) || name.SequenceEqual("output_tokens"u8) ? Name.Completion
             : name.SequenceEqual(parent) ? Name.Parent
             : Name.Other;
+    }
+
+    /// <summary>Only the names on a path to a count are kept: the top level, a usage object, and the object that holds one.</summary>
+    private readonly bool NameWanted => _depth switch
+    {
+        1 => true,
+        2 => _name1 is Name.Usage or Name.Parent,
+        3 => _name1 == Name.Parent && _name2 == Name.Usage,
+        _ => false,
+    };
+
+    /// <summary>The name of the member being read in the container at <see cref="_depth"/>, where it matters.</summary>
+    private void SetName(Name name)
+    {
+        switch (_depth)
+        {
+            case 1:
+                _name1 = name;
+                break;
+            case 2:
+                _name2 = name;
+                break;
+            case 3:
+                _name3 = name;
+                break;
+        }
     }
 
     private void Escape(byte b)
@@ -693,20 +694,27 @@ internal struct UsageJsonScanner
 
     private void EndNumber()
     {
-        if (IsCount(_slot))
+        NumberEnds(_slot, _numberPlain, _numberValue);
+        EndValue();
+    }
+
+    /// <summary>A number in <paramref name="slot"/> ended: a count's value is kept when plain digits, else it is odd.</summary>
+    private void NumberEnds(Slot slot, bool plain, long value)
+    {
+        if (!IsCount(slot))
         {
-            if (_numberPlain)
-            {
-                _values[(int)_slot] = _numberValue;
-                _present |= (ushort)(1 << (int)_slot);
-            }
-            else
-            {
-                _odd = true;
-            }
+            return;
         }
 
-        EndValue();
+        if (plain)
+        {
+            _values[(int)slot] = value;
+            _present |= (ushort)(1 << (int)slot);
+        }
+        else
+        {
+            _odd = true;
+        }
     }
 
     /// <summary>One bit per nesting level: set when that level is an object.</summary>

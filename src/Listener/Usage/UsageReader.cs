@@ -228,7 +228,12 @@ public sealed class UsageReader
         switch (_framing)
         {
             case Framing.Json:
-                _scanner.Scan(data);
+                // Most bodies come in one read: the first is walked whole when it holds the whole value.
+                if (!_scanner.TryScanWhole(data))
+                {
+                    _scanner.Scan(data);
+                }
+
                 break;
             case Framing.JsonLines:
                 Lines(data);
@@ -357,7 +362,11 @@ public sealed class UsageReader
     private void ScanWhole(ReadOnlySpan<byte> value)
     {
         _scanner.Begin();
-        _scanner.Scan(value);
+        if (!_scanner.TryScanWhole(value))
+        {
+            _scanner.Scan(value);
+        }
+
         _scanner.ApplyTo(ref _prompt, ref _completion);
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using OllamaSocketProxy.Listener.Gateway;
+using OllamaSocketProxy.Tests.Infrastructure;
 
 namespace OllamaSocketProxy.Tests.Listener.Gateway;
 
@@ -76,29 +77,7 @@ public sealed class RequestModelScannerTests
         var disagreements = new List<string>();
         for (var n = 0; n < 50_000 && disagreements.Count < 5; n++)
         {
-            var body = Encoding.UTF8.GetBytes(PlainBodies[random.Next(PlainBodies.Length)]).ToList();
-            for (var edits = random.Next(1, 4); edits > 0 && body.Count > 0; edits--)
-            {
-                var at = random.Next(body.Count);
-                switch (random.Next(4))
-                {
-                    case 0:
-                        body[at] = alphabet[random.Next(alphabet.Length)];
-                        break;
-                    case 1:
-                        body.RemoveAt(at);
-                        break;
-                    case 2:
-                        body.Insert(at, alphabet[random.Next(alphabet.Length)]);
-                        break;
-                    default:
-                        var length = Math.Min(random.Next(1, 12), body.Count - at);
-                        body.InsertRange(random.Next(body.Count), body.GetRange(at, length));
-                        break;
-                }
-            }
-
-            var bytes = body.ToArray();
+            var bytes = ByteMutations.Mutate(Encoding.UTF8.GetBytes(PlainBodies[random.Next(PlainBodies.Length)]), random, alphabet, maxRepeat: 11);
             var field = random.Next(2) == 0 ? ModelField.Model : ModelField.ModelOrName;
             if (Scan(bytes, field) is { } scanned)
             {

@@ -23,6 +23,18 @@ public sealed class UsageReaderOracleTests
     [TestCaseSource(nameof(JsonAnswers))]
     public void DamagedAnswer_CountsAsAJsonParserReadsThem(UsageSample sample)
     {
+        AssertDamagedAnswersAgree(sample, static (damaged, round) => RandomReads(damaged, round));
+    }
+
+    /// <summary>The same in one read, where the reader walks a whole value at once (<see cref="UsageJsonScanner.TryScanWhole"/>).</summary>
+    [TestCaseSource(nameof(JsonAnswers))]
+    public void DamagedAnswerInOneRead_CountsAsAJsonParserReadsThem(UsageSample sample)
+    {
+        AssertDamagedAnswersAgree(sample, static (damaged, _) => [new ReadOnlySequence<byte>(damaged)]);
+    }
+
+    private static void AssertDamagedAnswersAgree(UsageSample sample, Func<byte[], int, IEnumerable<ReadOnlySequence<byte>>> reads)
+    {
         var random = new Random(sample.Name.Length * 7919);
         var original = Encoding.UTF8.GetBytes(sample.Body);
         var disagreements = new List<string>();
@@ -31,7 +43,7 @@ public sealed class UsageReaderOracleTests
         {
             var damaged = Damage(original, random);
             var expected = Oracle(sample.Format, damaged);
-            var actual = Read(sample.Format, false, RandomReads(damaged, round));
+            var actual = Read(sample.Format, false, reads(damaged, round));
             if (actual != expected)
             {
                 disagreements.Add($"{Encoding.UTF8.GetString(damaged)} → {actual}, parser: {expected}");

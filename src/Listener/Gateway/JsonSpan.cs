@@ -1,0 +1,112 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace OllamaSocketProxy.Listener.Gateway;
+
+/// <summary>
+/// The pieces of JSON (RFC 8259) that the hand-written readers share (<see cref="RequestModelScanner"/>, the usage
+/// scanner): where string content stops, where a string in one span ends, whitespace.
+/// </summary>
+internal static class JsonSpan
+{
+    private static readonly SearchValues<byte> s_stops = SearchValues.Create("\"\\\0\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\n\u000b\f\r\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f"u8);
+
+    /// <summary>
+    /// Where string content in <paramref name="rest"/> stops (RFC 8259 §7): at its closing quote, an escape, or a
+    /// control character, which must be escaped; -1 when none of them is in it.
+    /// </summary>
+    /// <remarks>
+    /// Most strings are short (names, roles, dates), so sixteen bytes are tested at a time with three comparisons,
+    /// which costs less than setting up the general search (<see cref="SearchValues{T}"/>) for each of them; the
+    /// search takes the bytes that are left.
+    /// </remarks>
+    public static int IndexOfStringStop(ReadOnlySpan<byte> rest)
+    {
+        var offset = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            ref var start = ref MemoryMarshal.GetReference(rest);
+            var quote = Vector128.Create((byte)'"');
+            var backslash = Vector128.Create((byte)'\\');
+            var space = Vector128.Create((byte)' ');
+            for (; offset <= rest.Length - Vector128<byte>.Count; offset += Vector128<byte>.Count)
+            {
+                var bytes = Vector128.LoadUnsafe(ref start, (nuint)offset);
+                var stops = Vector128.Equals(bytes, quote) | Vector128.Equals(bytes, backslash) | Vector128.LessThan(bytes, space);
+                if (stops != Vector128<byte>.Zero)
+                {
+                    return offset + BitOperations.TrailingZeroCount(stops.ExtractMostSignificantBits());
+                }
+            }
+        }
+
+        var stop = rest[offset..].IndexOfAny(s_stops);
+        return stop < 0 ? -1 : offset + stop;
+    }
+
+    /// <summary>
+    /// The index of the quote that closes the string whose content starts at <paramref name="i"/>, or -1: the string
+    /// does not end within <paramref name="json"/>, or holds a control character or an escape that JSON does not have.
+    /// UTF-8 is not checked (as <see cref="System.Text.Json.Utf8JsonReader"/> does not check it while reading).
+    /// </summary>
+    public static int EndOfString(ReadOnlySpan<byte> json, int i)
+    {
+        while (true)
+        {
+            var stop = IndexOfStringStop(json[i..]);
+            if (stop < 0)
+            {
+                return -1;
+            }
+
+            i += stop;
+            if (json[i] == '"')
+            {
+                return i;
+            }
+
+            if (json[i] != '\\' || i + 1 == json.Length)
+            {
+                return -1;
+            }
+
+            switch (json[i + 1])
+            {
+                case (byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t':
+                    i += 2;
+                    break;
+                case (byte)'u':
+                    if (i + 6 > json.Length)
+                    {
+                        return -1;
+                    }
+
+                    for (var h = i + 2; h < i + 6; h++)
+                    {
+                        if (HexDigit.Value(json[h]) < 0)
+                        {
+                            return -1;
+                        }
+                    }
+
+                    i += 6;
+                    break;
+                default:
+                    return -1;
+            }
+        }
+    }
+
+    /// <summary>The index of the first byte from <paramref name="i"/> on that is not JSON whitespace, or the length.</summary>
+    public static int SkipWhitespace(ReadOnlySpan<byte> json, int i)
+    {
+        while (i < json.Length && json[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+        {
+            i++;
+        }
+
+        return i;
+    }
+}
