@@ -12,7 +12,7 @@ namespace OllamaSocketProxy.Listener.Usage;
 /// match as sent, escapes and all: the upstream's encoder writes them plain. A mutable struct: keep it in a field,
 /// never copy it mid-value.
 /// </summary>
-internal partial struct UsageJsonScanner
+internal struct UsageJsonScanner
 {
     /// <summary>Deeper nesting is refused, as <see cref="RequestModel"/> refuses it in a request.</summary>
     public const int MaxDepth = 256;

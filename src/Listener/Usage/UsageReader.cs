@@ -228,12 +228,7 @@ public sealed class UsageReader
         switch (_framing)
         {
             case Framing.Json:
-                // Most bodies come in one read: the first is walked whole when it holds the whole value.
-                if (!_scanner.TryScanWhole(data))
-                {
-                    _scanner.Scan(data);
-                }
-
+                _scanner.Scan(data);
                 break;
             case Framing.JsonLines:
                 Lines(data);
@@ -362,11 +357,7 @@ public sealed class UsageReader
     private void ScanWhole(ReadOnlySpan<byte> value)
     {
         _scanner.Begin();
-        if (!_scanner.TryScanWhole(value))
-        {
-            _scanner.Scan(value);
-        }
-
+        _scanner.Scan(value);
         _scanner.ApplyTo(ref _prompt, ref _completion);
     }
 

@@ -26,7 +26,7 @@ public sealed class UsageReaderOracleTests
         AssertDamagedAnswersAgree(sample, static (damaged, round) => RandomReads(damaged, round));
     }
 
-    /// <summary>The same in one read, where the reader walks a whole value at once (<see cref="UsageJsonScanner.TryScanWhole"/>).</summary>
+    /// <summary>The same with the whole answer in one read, as most answers come.</summary>
     [TestCaseSource(nameof(JsonAnswers))]
     public void DamagedAnswerInOneRead_CountsAsAJsonParserReadsThem(UsageSample sample)
     {
