@@ -27,6 +27,13 @@ public sealed class UsageRecorder : IAsyncDisposable
 {
     public const int DefaultQueueCapacity = 8192;
 
+    /// <summary>
+    /// Queued records that wake the writer by default. A record is about a hundred bytes: summed every 256 requests,
+    /// the records on their way stay within a few dozen kilobytes, where half the queue (half a megabyte) would stream
+    /// through the caches the requests run in, and the writer wakes a hundred times a second at most under load.
+    /// </summary>
+    public const int DefaultWakeThreshold = 256;
+
     /// <summary>Rows kept in memory while the store fails: weeks of a household's use, bounded all the same.</summary>
     public const int MaxPendingRows = 100_000;
 
@@ -41,8 +48,8 @@ public sealed class UsageRecorder : IAsyncDisposable
     private readonly Dictionary<UsageRollupKey, UsageRollup> _pending = [];
     private readonly int _wakeThreshold;
 
-    // Wakes the writer: a flush is due, the queue is half full, or the recorder stops. Never disposed, since a late
-    // TryRecord may still set it; without a wait handle it holds nothing to release.
+    // Wakes the writer: a flush is due, the queue reached its wake threshold, or the recorder stops. Never disposed,
+    // since a late TryRecord may still set it; without a wait handle it holds nothing to release.
     private readonly ManualResetEventSlim _signal = new(initialState: false);
     private readonly ITimer _timer;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -67,9 +74,12 @@ public sealed class UsageRecorder : IAsyncDisposable
     /// <param name="store">Written by this recorder only, and disposed with it.</param>
     /// <param name="time">Drives the flush interval.</param>
     /// <param name="flushInterval">How often the sums are written; <see cref="DefaultFlushInterval"/> when null.</param>
-    /// <param name="queueCapacity">Records the queue holds before it drops; the writer drains it when half full.</param>
+    /// <param name="queueCapacity">
+    /// Records the queue holds before it drops; the writer drains it at <see cref="DefaultWakeThreshold"/> records, or
+    /// when half full if that is fewer.
+    /// </param>
     public UsageRecorder(UsageStore store, TimeProvider time, ILogger logger, TimeSpan? flushInterval = null, int queueCapacity = DefaultQueueCapacity)
-        : this(store, time, logger, flushInterval, queueCapacity, wakeThreshold: Math.Max(1, queueCapacity / 2))
+        : this(store, time, logger, flushInterval, queueCapacity, wakeThreshold: Math.Clamp(queueCapacity / 2, 1, DefaultWakeThreshold))
     {
     }
 

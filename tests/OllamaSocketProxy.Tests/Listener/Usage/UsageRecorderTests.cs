@@ -146,6 +146,22 @@ public sealed class UsageRecorderTests
         }
     }
 
+    /// <summary>A recorder as the proxy makes it sums its queue every few hundred records, not when half of 8,192 wait.</summary>
+    [Test]
+    public async Task DefaultQueue_WakesTheWriterAtItsThreshold()
+    {
+        using var folder = new TemporaryFolder();
+        var path = folder.File("usage.db");
+        var time = Clock();
+        await using var recorder = new UsageRecorder(new UsageStore(path, time, new LogLines()), time, new LogLines(), Interval);
+
+        var accepted = Enumerable.Range(0, UsageRecorder.DefaultWakeThreshold).Count(_ => recorder.TryRecord(Record()));
+
+        // The clock stands still: only the threshold can have woken the writer to sum the queue.
+        Assert.That(accepted, Is.EqualTo(UsageRecorder.DefaultWakeThreshold));
+        Assert.That(SpinWait.SpinUntil(() => recorder.Queued == 0, EventTimeout.Limit), Is.True);
+    }
+
     [Test]
     public async Task LockedDatabase_IsLoggedOnceAndCounted_KeepsTheRecords_AndRecovers()
     {
