@@ -30,7 +30,8 @@ public sealed class UsageRecorder : IAsyncDisposable
     /// <summary>
     /// Queued records that wake the writer by default. A record is about a hundred bytes: summed every 256 requests,
     /// the records on their way stay within a few dozen kilobytes, where half the queue (half a megabyte) would stream
-    /// through the caches the requests run in, and the writer wakes a hundred times a second at most under load.
+    /// through the caches the requests run in. The writer then wakes once per 256 requests: a hundred times a second
+    /// at 25,600 requests per second.
     /// </summary>
     public const int DefaultWakeThreshold = 256;
 
@@ -196,6 +197,13 @@ public sealed class UsageRecorder : IAsyncDisposable
             if (stopping)
             {
                 break;
+            }
+
+            // A record queued while the drain ran saw the count still holding the drained ones, past the threshold,
+            // and woke nobody: now that the count is exact, the writer wakes itself if enough have come.
+            if (Queued >= _wakeThreshold)
+            {
+                _signal.Set();
             }
         }
 
