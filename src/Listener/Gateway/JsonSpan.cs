@@ -6,8 +6,8 @@ using System.Runtime.Intrinsics;
 namespace OllamaSocketProxy.Listener.Gateway;
 
 /// <summary>
-/// The pieces of JSON (RFC 8259) that the hand-written readers share (<see cref="RequestModelScanner"/>, the usage
-/// scanner): where string content stops, where a string in one span ends, whitespace.
+/// Pieces of JSON (RFC 8259) for the hand-written readers: where string content stops (<see cref="RequestModelScanner"/>
+/// and the usage scanner), where a string in one span ends, whitespace (<see cref="RequestModelScanner"/>).
 /// </summary>
 internal static class JsonSpan
 {

@@ -37,7 +37,9 @@ public static class RequestModel
     public static RequestModelStatus Find(in ReadOnlySequence<byte> body, ModelField field, Span<byte> name, out int nameLength)
     {
         var window = body.Length > ScanLimit ? body.Slice(0, ScanLimit) : body;
-        if (window.IsSingleSegment && RequestModelScanner.TryFind(window.FirstSpan, field, name, out var status, out nameLength))
+        // A longer body rarely closes its object within the window, and the walk would decline after reading all of it.
+        if (body.Length <= ScanLimit && window.IsSingleSegment
+            && RequestModelScanner.TryFind(window.FirstSpan, field, name, out var status, out nameLength))
         {
             return status;
         }
