@@ -53,19 +53,14 @@ public static class UsageFormats
     /// model policy compares it (percent-escapes decoded, runs of slashes as one, no trailing slash, any ASCII case), so
     /// a spelling the upstream serves is counted like the plain one.
     /// </summary>
-    public static UsageApi Classify(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> rest) => Classify(prefix, rest, out _);
+    public static UsageApi Classify(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> rest) => Classify(prefix, rest, out _, out _);
 
     /// <summary>
     /// Classifies the forwarded target as the other overload does, and names its route for the usage rows:
-    /// <c>/api/chat</c>, <c>/v1/models</c>, ..., or <see cref="OtherRoute"/> (a string that exists already: no allocation).
-    /// </summary>
-    public static UsageApi Classify(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> rest, out string route) =>
-        Classify(prefix, rest, out route, out _);
-
-    /// <summary>
-    /// Classifies and names the route as the other overloads do, and tells what <see cref="GatewayRoute"/> would of a
-    /// named route, from the same walk of the table; <see cref="GatewayRouteKind.Other"/> for <see cref="OtherRoute"/>,
-    /// which the caller asks <see cref="GatewayRoute.Classify(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> about.
+    /// <c>/api/chat</c>, <c>/v1/models</c>, ..., or <see cref="OtherRoute"/> (a string that exists already: no
+    /// allocation). Of a named route it also tells the kind <see cref="GatewayRoute"/> gives it, from the same walk of
+    /// the table; <see cref="GatewayRouteKind.Other"/> for <see cref="OtherRoute"/>, which the caller asks
+    /// <see cref="GatewayRoute.Classify(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> about.
     /// </summary>
     public static UsageApi Classify(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> rest, out string route, out GatewayRouteKind kind)
     {
