@@ -324,7 +324,16 @@ internal struct UsageJsonScanner
         switch (b)
         {
             case (byte)'{':
-                ObjectStarts(slot);
+                if (slot == Slot.RootUsage)
+                {
+                    _rootUsage = true;
+                }
+                else if (slot == Slot.NestedUsage)
+                {
+                    _nestedUsage = true;
+                }
+
+                _odd |= IsCount(slot);
                 Push(isObject: true);
                 break;
             case (byte)'[':
@@ -355,21 +364,6 @@ internal struct UsageJsonScanner
                 _mode = Mode.Invalid;
                 break;
         }
-    }
-
-    /// <summary>An object starts in <paramref name="slot"/>: a usage object is seen; a count that is an object is odd.</summary>
-    private void ObjectStarts(Slot slot)
-    {
-        if (slot == Slot.RootUsage)
-        {
-            _rootUsage = true;
-        }
-        else if (slot == Slot.NestedUsage)
-        {
-            _nestedUsage = true;
-        }
-
-        _odd |= IsCount(slot);
     }
 
     /// <summary>The slot of a value that starts now, in the container at <see cref="_depth"/>.</summary>
@@ -694,27 +688,20 @@ internal struct UsageJsonScanner
 
     private void EndNumber()
     {
-        NumberEnds(_slot, _numberPlain, _numberValue);
+        if (IsCount(_slot))
+        {
+            if (_numberPlain)
+            {
+                _values[(int)_slot] = _numberValue;
+                _present |= (ushort)(1 << (int)_slot);
+            }
+            else
+            {
+                _odd = true;
+            }
+        }
+
         EndValue();
-    }
-
-    /// <summary>A number in <paramref name="slot"/> ended: a count's value is kept when plain digits, else it is odd.</summary>
-    private void NumberEnds(Slot slot, bool plain, long value)
-    {
-        if (!IsCount(slot))
-        {
-            return;
-        }
-
-        if (plain)
-        {
-            _values[(int)slot] = value;
-            _present |= (ushort)(1 << (int)slot);
-        }
-        else
-        {
-            _odd = true;
-        }
     }
 
     /// <summary>One bit per nesting level: set when that level is an object.</summary>
