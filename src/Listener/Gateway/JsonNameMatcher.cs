@@ -24,19 +24,33 @@ internal struct JsonNameMatcher
     /// <summary>Whether the property name at <paramref name="reader"/> is <paramref name="lowerName"/>.</summary>
     public static bool Matches(ref readonly Utf8JsonReader reader, ReadOnlySpan<byte> lowerName)
     {
-        var matcher = default(JsonNameMatcher);
         if (!reader.HasValueSequence)
         {
-            matcher.Feed(reader.ValueSpan, lowerName);
-        }
-        else
-        {
-            foreach (var segment in reader.ValueSequence)
-            {
-                matcher.Feed(segment.Span, lowerName);
-            }
+            return Matches(reader.ValueSpan, lowerName);
         }
 
+        var matcher = default(JsonNameMatcher);
+        foreach (var segment in reader.ValueSequence)
+        {
+            matcher.Feed(segment.Span, lowerName);
+        }
+
+        return matcher.IsMatch(lowerName);
+    }
+
+    /// <summary>
+    /// Whether a property name, its bytes as sent between the quotes, is <paramref name="lowerName"/>. Escapes, <c>_</c>
+    /// and <c>-</c> only ever lengthen a name as sent, so a shorter one is told at once.
+    /// </summary>
+    public static bool Matches(ReadOnlySpan<byte> sent, ReadOnlySpan<byte> lowerName)
+    {
+        if (sent.Length < lowerName.Length)
+        {
+            return false;
+        }
+
+        var matcher = default(JsonNameMatcher);
+        matcher.Feed(sent, lowerName);
         return matcher.IsMatch(lowerName);
     }
 

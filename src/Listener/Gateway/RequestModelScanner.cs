@@ -52,8 +52,8 @@ internal static class RequestModelScanner
             }
 
             var key = json[(i + 1)..keyEnd];
-            var isModel = Matches(key, "model"u8);
-            var isName = !isModel && field == ModelField.ModelOrName && Matches(key, "name"u8);
+            var isModel = JsonNameMatcher.Matches(key, "model"u8);
+            var isName = !isModel && field == ModelField.ModelOrName && JsonNameMatcher.Matches(key, "name"u8);
             i = JsonSpan.SkipWhitespace(json, keyEnd + 1);
             if (i == json.Length || json[i] != ':')
             {
@@ -66,10 +66,15 @@ internal static class RequestModelScanner
                 return false;
             }
 
+            // The reader refuses a second one only once it has read its value: that order is left to it.
+            if ((isModel && ++models > 1) || (isName && ++names > 1))
+            {
+                return false;
+            }
+
             if ((isModel || isName) && json[i] == '"')
             {
-                // The reader refuses a second one only once it has read its value: that order is left to it.
-                if ((isModel ? ++models : ++names) > 1 || JsonSpan.EndOfString(json, i + 1) is not (>= 0 and var valueEnd))
+                if (JsonSpan.EndOfString(json, i + 1) is not (>= 0 and var valueEnd))
                 {
                     return false;
                 }
@@ -104,11 +109,6 @@ internal static class RequestModelScanner
             }
             else
             {
-                if ((isModel && ++models > 1) || (isName && ++names > 1))
-                {
-                    return false;
-                }
-
                 i = SkipValue(json, i);
                 if (i < 0)
                 {
@@ -138,19 +138,6 @@ internal static class RequestModelScanner
         nameLength = modelLength > 0 ? modelLength : legacyLength;
         status = nameLength > 0 ? RequestModelStatus.Found : RequestModelStatus.NotFound;
         return true;
-    }
-
-    /// <summary>A field name as <see cref="JsonNameMatcher"/> matches it; escapes never make a name shorter.</summary>
-    private static bool Matches(ReadOnlySpan<byte> key, ReadOnlySpan<byte> lowerName)
-    {
-        if (key.Length < lowerName.Length)
-        {
-            return false;
-        }
-
-        var matcher = default(JsonNameMatcher);
-        matcher.Feed(key, lowerName);
-        return matcher.IsMatch(lowerName);
     }
 
     /// <summary>
