@@ -38,6 +38,9 @@ public sealed class UsageRecorder : IAsyncDisposable
     /// <summary>Rows kept in memory while the store fails: weeks of a household's use, bounded all the same.</summary>
     public const int MaxPendingRows = 100_000;
 
+    /// <summary>Added to <see cref="_queued"/> on stop: far above any capacity, and far below overflow.</summary>
+    private const long Closed = 1L << 40;
+
     public static readonly TimeSpan DefaultFlushInterval = TimeSpan.FromSeconds(5);
 
     private readonly UsageStore _store;
@@ -167,9 +170,6 @@ public sealed class UsageRecorder : IAsyncDisposable
         await _stopped.Task.ConfigureAwait(false);
         _store.Dispose();
     }
-
-    /// <summary>Added to <see cref="_queued"/> on stop: far above any capacity, and far below overflow.</summary>
-    private const long Closed = 1L << 40;
 
     private static TaskCompletionSource<bool> NewFlush() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
