@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using OllamaSocketProxy.Listener.Gateway;
@@ -11,10 +12,18 @@ namespace OllamaSocketProxy.Listener.Metrics;
 /// adds).
 /// </summary>
 /// <remarks>
-/// Recording allocates nothing: the tags go in a <see cref="TagList"/> (a struct holding up to eight tags inline)
-/// and every label value passed in is a string that already exists (a client's name, a <see cref="ModelLabel"/>, a
-/// cached status code). Label values must be bounded: client names from the clients file, models through
-/// <see cref="ModelLabel"/>, keys from the key pool.
+/// <para>
+/// Requests and tokens are counted in a <see cref="RequestTally"/> per client, model and status, which observable
+/// counters report when a listener collects: a request adds to its tally with three interlocked operations, where
+/// three recorded measurements would each go through every listener and look up their series by tags. The
+/// durations are histograms, recorded as they happen.
+/// </para>
+/// <para>
+/// Recording allocates nothing once a tally exists: the histograms' tags go in a <see cref="TagList"/> (a struct
+/// holding up to eight tags inline) and every label value passed in is a string that already exists (a client's
+/// name, a <see cref="ModelLabel"/>, a cached status code). Label values must be bounded: client names from the
+/// clients file, models through <see cref="ModelLabel"/>, keys from the key pool.
+/// </para>
 /// </remarks>
 public sealed class ProxyMetrics : IDisposable
 {
@@ -27,10 +36,9 @@ public sealed class ProxyMetrics : IDisposable
     private const string KeyTag = "key";
     private const string StateTag = "state";
 
-    private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
     private readonly Histogram<double> _timeToFirstByte;
-    private readonly Counter<long> _tokens;
+    private readonly ConcurrentDictionary<(string Client, string Model, string Status), RequestTally> _tallies = new();
     private readonly ProxyMetricsSources _sources;
 
     public ProxyMetrics(ProxyMetricsSources? sources = null)
@@ -39,14 +47,14 @@ public sealed class ProxyMetrics : IDisposable
         Meter = new Meter(MeterName);
         var durations = new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets };
 
-        _requests = Meter.CreateCounter<long>(
-            "ollama_proxy_requests", "{request}", "Requests answered, by client, model and status code.");
+        Meter.CreateObservableCounter(
+            "ollama_proxy_requests", ObserveRequests, "{request}", "Requests answered, by client, model and status code.");
         _duration = Meter.CreateHistogram(
             "ollama_proxy_request_duration_seconds", "s", "Time from the request's head to the answer's last byte, by client.", tags: null, durations);
         _timeToFirstByte = Meter.CreateHistogram(
             "ollama_proxy_time_to_first_byte_seconds", "s", "Time from the request's head to the answer's first byte, by client.", tags: null, durations);
-        _tokens = Meter.CreateCounter<long>(
-            "ollama_proxy_tokens", "{token}", "Tokens the upstream counted, by client, model and kind (prompt or completion).");
+        Meter.CreateObservableCounter(
+            "ollama_proxy_tokens", ObserveTokens, "{token}", "Tokens the upstream counted, by client, model and kind (prompt or completion).");
         Meter.CreateObservableGauge(
             "ollama_proxy_upstream_key_up", ObserveKeysUp, "{key}", "1 when the upstream key may serve requests, 0 while it is benched or disabled.");
         Meter.CreateObservableCounter(
@@ -69,15 +77,20 @@ public sealed class ProxyMetrics : IDisposable
     public Meter Meter { get; }
 
     /// <summary>
-    /// Counts one answered request and its durations. <paramref name="model"/> is a <see cref="ModelLabel"/> value;
+    /// Counts one answered request: its durations, and the tokens its answer reported (a count that is null, because
+    /// the answer carried none, is not counted). <paramref name="model"/> is a <see cref="ModelLabel"/> value;
     /// <paramref name="timeToFirstByte"/> is null when no byte of an answer reached the client.
     /// </summary>
-    public void RequestCompleted(string client, string model, int status, TimeSpan duration, TimeSpan? timeToFirstByte)
-    {
-        var tags = new TagList { { ClientTag, client }, { ModelTag, model }, { StatusTag, StatusLabel.For(status) } };
-        _requests.Add(1, tags);
+    public void RequestCompleted(
+        string client, string model, int status, TimeSpan duration, TimeSpan? timeToFirstByte, long? promptTokens = null, long? completionTokens = null) =>
+        RequestCompleted(TallyFor(client, model, status), duration, timeToFirstByte, promptTokens, completionTokens);
 
-        var clientOnly = new TagList { { ClientTag, client } };
+    /// <summary>Counts one answered request in <paramref name="tally"/> (<see cref="TallyFor"/>); see the other overload.</summary>
+    public void RequestCompleted(RequestTally tally, TimeSpan duration, TimeSpan? timeToFirstByte, long? promptTokens, long? completionTokens)
+    {
+        tally.Add(promptTokens, completionTokens);
+
+        var clientOnly = new TagList { { ClientTag, tally.Client } };
         _duration.Record(duration.TotalSeconds, clientOnly);
         if (timeToFirstByte is { } firstByte)
         {
@@ -86,23 +99,76 @@ public sealed class ProxyMetrics : IDisposable
     }
 
     /// <summary>
-    /// Counts the tokens the upstream reported for one request; a count that is null (the answer carried none) is not
-    /// counted. <paramref name="model"/> is a <see cref="ModelLabel"/> value.
+    /// The tally of requests from <paramref name="client"/> for <paramref name="model"/> answered with
+    /// <paramref name="status"/>: <paramref name="recent"/> when it is that tally (a connection's requests mostly
+    /// are), else the one the metrics keep, made on first use. Allocates only then.
     /// </summary>
-    public void TokensCounted(string client, string model, long? promptTokens, long? completionTokens)
+    public RequestTally TallyFor(string client, string model, int status, RequestTally? recent = null)
     {
-        if (promptTokens is { } prompt)
+        var label = StatusLabel.For(status);
+        if (recent is not null && recent.Is(client, model, label))
         {
-            _tokens.Add(prompt, new TagList { { ClientTag, client }, { ModelTag, model }, { KindTag, "prompt" } });
+            return recent;
         }
 
-        if (completionTokens is { } completion)
-        {
-            _tokens.Add(completion, new TagList { { ClientTag, client }, { ModelTag, model }, { KindTag, "completion" } });
-        }
+        var key = (client, model, label);
+        return _tallies.TryGetValue(key, out var tally)
+            ? tally
+            : _tallies.GetOrAdd(key, static key => new RequestTally(key.Client, key.Model, key.Status));
     }
 
     public void Dispose() => Meter.Dispose();
+
+    private IEnumerable<Measurement<long>> ObserveRequests()
+    {
+        var measurements = new List<Measurement<long>>();
+        foreach (var (_, tally) in _tallies)
+        {
+            measurements.Add(new Measurement<long>(
+                tally.Requests,
+                new KeyValuePair<string, object?>(ClientTag, tally.Client),
+                new KeyValuePair<string, object?>(ModelTag, tally.Model),
+                new KeyValuePair<string, object?>(StatusTag, tally.Status)));
+        }
+
+        return measurements;
+    }
+
+    /// <summary>The tokens of each client and model, over every status; a kind no answer reported has no series.</summary>
+    private IEnumerable<Measurement<long>> ObserveTokens()
+    {
+        var sums = new Dictionary<(string Client, string Model), (long? Prompt, long? Completion)>();
+        foreach (var (_, tally) in _tallies)
+        {
+            var key = (tally.Client, tally.Model);
+            var (prompt, completion) = sums.GetValueOrDefault(key);
+            sums[key] = (Sum(prompt, tally.PromptTokens), Sum(completion, tally.CompletionTokens));
+        }
+
+        var measurements = new List<Measurement<long>>(2 * sums.Count);
+        foreach (var ((client, model), (prompt, completion)) in sums)
+        {
+            if (prompt is { } p)
+            {
+                measurements.Add(TokenMeasurement(p, client, model, "prompt"));
+            }
+
+            if (completion is { } c)
+            {
+                measurements.Add(TokenMeasurement(c, client, model, "completion"));
+            }
+        }
+
+        return measurements;
+
+        static long? Sum(long? a, long? b) => a is null ? b : b is null ? a : a + b;
+
+        static Measurement<long> TokenMeasurement(long value, string client, string model, string kind) => new(
+            value,
+            new KeyValuePair<string, object?>(ClientTag, client),
+            new KeyValuePair<string, object?>(ModelTag, model),
+            new KeyValuePair<string, object?>(KindTag, kind));
+    }
 
     private IEnumerable<Measurement<int>> ObserveKeysUp()
     {

@@ -20,8 +20,8 @@ namespace OllamaSocketProxy.Listener;
 /// body counts as naming no model. Its label is bounded (<see cref="ModelLabel"/>): a name in a client's list (as the
 /// clients file reads now), or one the upstream has served with a 2xx; any other is <c>other</c>. A request on a route
 /// that reports tokens asks the upstream for an answer without a content coding, since compressed bytes cannot be
-/// read as they pass. Per connection it keeps one reader, one name buffer and the last name's label; per request it
-/// allocates nothing.
+/// read as they pass. Per connection it keeps one reader, one name buffer, the last name's label and the last metrics tally; per
+/// request it allocates nothing.
 /// </remarks>
 internal sealed class UsagePolicy(
     UsageRecorder? recorder, ProxyMetrics metrics, ModelLabel models, ClientRegistrySource clients, TimeProvider time) : RequestPolicy
@@ -120,8 +120,9 @@ internal sealed class UsagePolicy(
         var model = name.IsEmpty ? ModelLabel.None : models.For(name, served: status is >= 200 and <= 299, observation.Labels);
         var client = request.Client?.Name ?? DefaultClient;
 
-        metrics.RequestCompleted(client, model, status, duration, firstByte);
-        metrics.TokensCounted(client, model, prompt, completion);
+        var tally = metrics.TallyFor(client, model, status, observation.Tally);
+        observation.Tally = tally;
+        metrics.RequestCompleted(tally, duration, firstByte, prompt, completion);
         recorder?.TryRecord(new UsageRecord(
             time.GetUtcNow(), client, ReferenceEquals(model, ModelLabel.None) ? UsageRecord.None : model, request.KeyLabel ?? UsageRecord.None,
             observation.Route, status, prompt, completion, firstByte ?? TimeSpan.Zero, duration));
@@ -155,6 +156,7 @@ internal sealed class UsagePolicy(
         public readonly UsageReader Reader = new();
         public readonly byte[] ModelName = new byte[RequestModel.MaxNameLength];
         public readonly ModelLabelCache Labels = new();
+        public RequestTally? Tally;
         public int ModelLength;
         public UsageApi Api;
         public string Route = UsageFormats.OtherRoute;

@@ -33,13 +33,10 @@ public sealed class ProxyMetricsTests
         });
         using var exporter = new PrometheusExporter(metrics.Meter);
 
-        metrics.RequestCompleted(Alice, GptOss, 200, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(0.25));
-        metrics.RequestCompleted(Alice, GptOss, 200, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(0.75));
+        metrics.RequestCompleted(Alice, GptOss, 200, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(0.25), 10, 20);
+        metrics.RequestCompleted(Alice, GptOss, 200, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(0.75), 5, 7);
         metrics.RequestCompleted(Bob, ModelLabel.Other, 429, TimeSpan.FromSeconds(0.03125), timeToFirstByte: null);
-        metrics.RequestCompleted(Bob, Gemma, 200, TimeSpan.FromSeconds(700), TimeSpan.FromSeconds(30));
-        metrics.TokensCounted(Alice, GptOss, 10, 20);
-        metrics.TokensCounted(Alice, GptOss, 5, 7);
-        metrics.TokensCounted(Bob, Gemma, 12, completionTokens: null);
+        metrics.RequestCompleted(Bob, Gemma, 200, TimeSpan.FromSeconds(700), TimeSpan.FromSeconds(30), 12, completionTokens: null);
 
         var families = PrometheusClientParser.Parse(Scrapes.Of(exporter)).ToDictionary(f => f.Name);
 
@@ -198,6 +195,63 @@ public sealed class ProxyMetricsTests
         var samples = Scrapes.Samples(Scrapes.Of(exporter));
         Assert.That(samples.Keys, Has.None.StartWith("ollama_proxy_time_to_first_byte_seconds"));
         Assert.That(samples["ollama_proxy_request_duration_seconds_count{client=\"alice\"}"], Is.EqualTo(1));
+    }
+
+    [Test]
+    public void TallyFor_GivesTheRecentTallyBackForItsOwnLabelsOnly()
+    {
+        using var metrics = new ProxyMetrics();
+        var alice = metrics.TallyFor(Alice, GptOss, 200);
+
+        Assert.That(metrics.TallyFor(Alice, GptOss, 200, recent: alice), Is.SameAs(alice));
+        Assert.That(metrics.TallyFor(new string(Alice.AsSpan()), GptOss, 200), Is.SameAs(alice), "equal labels, other strings");
+        var others = new[]
+        {
+            metrics.TallyFor(Bob, GptOss, 200, recent: alice),
+            metrics.TallyFor(Alice, Gemma, 200, recent: alice),
+            metrics.TallyFor(Alice, GptOss, 404, recent: alice),
+        };
+        Assert.That(others.Select(t => (t.Client, t.Model, t.Status)), Is.EqualTo(new[]
+        {
+            (Bob, GptOss, "200"),
+            (Alice, Gemma, "200"),
+            (Alice, GptOss, "404"),
+        }));
+        Assert.That(others, Has.None.SameAs(alice));
+    }
+
+    [Test]
+    public void RequestsAndTokens_SeenByAnyMeterListener_AsDotnetCountersReadsThem()
+    {
+        using var metrics = new ProxyMetrics();
+        var tally = metrics.TallyFor(Alice, GptOss, 200);
+        metrics.RequestCompleted(tally, TimeSpan.FromSeconds(1), null, 10, 20);
+        metrics.RequestCompleted(tally, TimeSpan.FromSeconds(1), null, 5, null);
+        metrics.RequestCompleted(Alice, GptOss, 500, TimeSpan.FromSeconds(1), null, 1, null);
+
+        var seen = new List<string>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (ReferenceEquals(instrument.Meter, metrics.Meter))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            seen.Add($"{instrument.Name} {string.Join(",", tags.ToArray().OrderBy(t => t.Key).Select(t => $"{t.Key}={t.Value}"))} {value}"));
+        listener.Start();
+        listener.RecordObservableInstruments();
+
+        Assert.That(seen.Where(s => s.StartsWith("ollama_proxy_requests ", StringComparison.Ordinal) || s.StartsWith("ollama_proxy_tokens ", StringComparison.Ordinal)), Is.EquivalentTo(new[]
+        {
+            "ollama_proxy_requests client=alice,model=gpt-oss:120b,status=200 2",
+            "ollama_proxy_requests client=alice,model=gpt-oss:120b,status=500 1",
+            "ollama_proxy_tokens client=alice,kind=prompt,model=gpt-oss:120b 16",
+            "ollama_proxy_tokens client=alice,kind=completion,model=gpt-oss:120b 20",
+        }));
     }
 
     [Test]
