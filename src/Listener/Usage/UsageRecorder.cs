@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
@@ -53,8 +54,10 @@ public sealed class UsageRecorder : IAsyncDisposable
     private readonly int _wakeThreshold;
 
     // Wakes the writer: a flush is due, the queue reached its wake threshold, or the recorder stops. Never disposed,
-    // since a late TryRecord may still set it; without a wait handle it holds nothing to release.
-    private readonly ManualResetEventSlim _signal = new(initialState: false);
+    // since a late TryRecord may still set it; without a wait handle it holds nothing to release. The writer blocks
+    // at once, without spinning first: the next wake is 256 requests or a flush interval away, and the default spin
+    // (yielding the processor again and again) cost the request threads more than the writer's whole work did.
+    private readonly ManualResetEventSlim _signal = new(initialState: false, spinCount: 0);
     private readonly ITimer _timer;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -219,6 +222,11 @@ public sealed class UsageRecorder : IAsyncDisposable
     {
         var drained = 0;
         var spin = default(SpinWait);
+
+        // The row summed last: requests come in runs from the same client, model, key and route, and comparing a key
+        // to it (the same strings, by reference first) costs less than hashing it for the lookup.
+        var lastKey = default(UsageRollupKey);
+        ref var last = ref Unsafe.NullRef<UsageRollup>();
         while (true)
         {
             if (!_queue.TryDequeue(out var record))
@@ -235,15 +243,23 @@ public sealed class UsageRecorder : IAsyncDisposable
 
             drained++;
             var key = UsageRollupKey.For(record);
-            ref var sums = ref CollectionsMarshal.GetValueRefOrAddDefault(_pending, key, out var exists);
-            if (!exists && _pending.Count > MaxPendingRows)
+            if (Unsafe.IsNullRef(ref last) || !key.Equals(lastKey))
             {
-                _pending.Remove(key);
-                Interlocked.Increment(ref _dropped);
-                continue;
+                // Only here does the dictionary change, and only after this is the reference to a row taken again.
+                ref var sums = ref CollectionsMarshal.GetValueRefOrAddDefault(_pending, key, out var exists);
+                if (!exists && _pending.Count > MaxPendingRows)
+                {
+                    _pending.Remove(key);
+                    Interlocked.Increment(ref _dropped);
+                    last = ref Unsafe.NullRef<UsageRollup>();
+                    continue;
+                }
+
+                lastKey = key;
+                last = ref sums;
             }
 
-            sums.Add(record);
+            last.Add(record);
         }
 
         if (drained > 0)

@@ -33,6 +33,36 @@ public sealed class UsageRecorderTests
     }
 
     [Test]
+    public async Task RecordsOfManyRows_InOneDrain_AreEachSummedIntoTheirOwnRow()
+    {
+        using var folder = new TemporaryFolder();
+        var path = folder.File("usage.db");
+        var time = Clock();
+        await using var recorder = new UsageRecorder(new UsageStore(path, time, new LogLines()), time, new LogLines(), Interval);
+
+        // Runs of one row, rows that come back, an equal name in another string, the next hour and another status class.
+        recorder.TryRecord(Record(prompt: 1));
+        recorder.TryRecord(Record(prompt: 2));
+        recorder.TryRecord(Record(client: "bob", prompt: 4));
+        recorder.TryRecord(Record(client: new string("alice".AsSpan()), prompt: 8));
+        recorder.TryRecord(Record(at: Start.AddHours(1), prompt: 16));
+        recorder.TryRecord(Record(status: 503, prompt: 32));
+        recorder.TryRecord(Record(client: "bob", prompt: 64));
+        recorder.TryRecord(Record(prompt: 128));
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+
+        var rows = Query(path, UsageGrouping.Client | UsageGrouping.Hour | UsageGrouping.Status).Rows;
+        var hour = new DateTimeOffset(Start.Year, Start.Month, Start.Day, Start.Hour, 0, 0, TimeSpan.Zero);
+        Assert.That(rows.Select(row => (row.Hour, row.Client, row.Status, row.Requests, row.PromptTokens)), Is.EquivalentTo(new[]
+        {
+            ((DateTimeOffset?)hour, "alice", "2xx", 4L, 139L),
+            (hour, "alice", "5xx", 1L, 32L),
+            (hour, "bob", "2xx", 2L, 68L),
+            (hour.AddHours(1), "alice", "2xx", 1L, 16L),
+        }));
+    }
+
+    [Test]
     public async Task Dispose_WritesWhatIsLeft_AndARestartAddsToIt()
     {
         using var folder = new TemporaryFolder();
