@@ -169,16 +169,39 @@ internal struct UsageJsonScanner
                 case Mode.Invalid:
                     return;
                 case Mode.Colon when b == ':':
+                    // A value follows its name; an answer written without whitespace starts it in the next byte, read
+                    // now rather than after another turn through this switch.
                     _mode = Mode.Value;
-                    break;
+                    if (++i < bytes.Length && bytes[i] > ' ')
+                    {
+                        StartValue(bytes[i]);
+                        i = ReadOnIfString(bytes, i + 1);
+                    }
+
+                    continue;
                 case Mode.AfterValue when b == ',':
-                    _mode = InObject ? Mode.Name : Mode.Value;
-                    break;
+                    if (!InObject)
+                    {
+                        _mode = Mode.Value;
+                        break;
+                    }
+
+                    // The same for the next member's name.
+                    _mode = Mode.Name;
+                    if (++i < bytes.Length && bytes[i] == '"')
+                    {
+                        StartName((byte)'"');
+                        i = ReadOnIfString(bytes, i + 1);
+                    }
+
+                    continue;
                 default:
                     // Above the space it is no whitespace: one comparison decides most bytes here.
                     if (b > ' ' || b is not ((byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r'))
                     {
                         Structural(b);
+                        i = ReadOnIfString(bytes, i + 1);
+                        continue;
                     }
 
                     break;
@@ -425,6 +448,10 @@ internal struct UsageJsonScanner
     }
 
     private void EndValue() => _mode = _depth == 0 ? Mode.Complete : Mode.AfterValue;
+
+    /// <summary>After the byte that opened a token, at <paramref name="i"/>: a string (a name or a value) is read on at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ReadOnIfString(ReadOnlySpan<byte> bytes, int i) => _mode == Mode.String && i < bytes.Length ? ScanString(bytes, i) : i;
 
     private void StartName(byte b)
     {
