@@ -309,7 +309,7 @@ internal static class RequestModelScanner
 
     private static int Digits(ReadOnlySpan<byte> json, int i, bool atLeastOne = false)
     {
-        var length = json[i..].IndexOfAnyExceptInRange((byte)'0', (byte)'9');
+        var length = JsonSpan.IndexOfNonDigit(json[i..]);
         if (length < 0)
         {
             length = json.Length - i;

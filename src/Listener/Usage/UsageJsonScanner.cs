@@ -678,7 +678,7 @@ internal struct UsageJsonScanner
     private int SkipDigits(ReadOnlySpan<byte> bytes, int i)
     {
         var rest = bytes[i..];
-        var length = rest.IndexOfAnyExceptInRange((byte)'0', (byte)'9');
+        var length = JsonSpan.IndexOfNonDigit(rest);
         if (length < 0)
         {
             length = rest.Length;
