@@ -390,6 +390,7 @@ internal struct UsageJsonScanner
     }
 
     /// <summary>The slot of a value that starts now, in the container at <see cref="_depth"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private readonly Slot SlotOfValue() => _depth switch
     {
         1 => _name1 switch
@@ -453,6 +454,7 @@ internal struct UsageJsonScanner
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int ReadOnIfString(ReadOnlySpan<byte> bytes, int i) => _mode == Mode.String && i < bytes.Length ? ScanString(bytes, i) : i;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void StartName(byte b)
     {
         if (b != '"')
@@ -524,6 +526,7 @@ internal struct UsageJsonScanner
         _nameLength += run.Length;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void EndName(Name name)
     {
         SetName(name);
@@ -550,15 +553,20 @@ internal struct UsageJsonScanner
     }
 
     /// <summary>Only the names on a path to a count are kept: the top level, a usage object, and the object that holds one.</summary>
-    private readonly bool NameWanted => _depth switch
+    private readonly bool NameWanted
     {
-        1 => true,
-        2 => _name1 is Name.Usage or Name.Parent,
-        3 => _name1 == Name.Parent && _name2 == Name.Usage,
-        _ => false,
-    };
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _depth switch
+        {
+            1 => true,
+            2 => _name1 is Name.Usage or Name.Parent,
+            3 => _name1 == Name.Parent && _name2 == Name.Usage,
+            _ => false,
+        };
+    }
 
     /// <summary>The name of the member being read in the container at <see cref="_depth"/>, where it matters.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetName(Name name)
     {
         switch (_depth)
@@ -696,6 +704,7 @@ internal struct UsageJsonScanner
         return i + length;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Accumulate(byte b)
     {
         var digit = b - '0';
