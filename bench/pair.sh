@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The cost of counting usage, measured with both proxies loaded at the same time: the proxy with counting off
+# (proxy-nousage), with counting on (proxy) and, with --baseline, another commit with counting on (proxy-base) each
+# get their own wrk with the scenario's connections, all started together, round after round. A host that slows
+# down for a while slows every target of the round alike, which one-after-another runs (bench/run.sh) cannot
+# promise; the price is that the targets share the two cores with each other, so the figures are not those of a
+# target alone. Prints each round's CPU µs per request (on-CPU time from /proc/PID/task/*/schedstat, in
+# nanoseconds) and, at the end, the median and quartiles of each target's ratio to proxy-nousage.
+#
+# usage: bench/pair.sh [--rounds N] [--seconds S] [--scenario keepalive-64|keepalive-256|close-16|body16k-64]
+#                      [--baseline REF]
+# The servers, certificates, bodies and builds are bench/run.sh's own (sourced); like it, this takes
+# bench/.work/run.lock.
+set -euo pipefail
+
+PAIR_ROUNDS=10
+PAIR_SECONDS=10
+PAIR_SCENARIO=keepalive-64
+PAIR_BASELINE=""
+while (($#)); do
+  case $1 in
+    --rounds) PAIR_ROUNDS=$2; shift ;;
+    --seconds) PAIR_SECONDS=$2; shift ;;
+    --scenario) PAIR_SCENARIO=$2; shift ;;
+    --baseline) PAIR_BASELINE=$2; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "pair.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+set --
+# shellcheck source=run.sh
+source "$(dirname "${BASH_SOURCE[0]}")/run.sh"
+# run.sh sets its own defaults when sourced: the options of this script are applied after it.
+BASELINE=$PAIR_BASELINE
+ROUNDS=$PAIR_ROUNDS
+SECONDS_RUN=$PAIR_SECONDS
+SCENARIO=$PAIR_SCENARIO
+
+[[ -n ${SC_CONNS[$SCENARIO]:-} ]] || die "unknown scenario $SCENARIO (${SCENARIOS[*]})"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ && $SECONDS_RUN =~ ^[1-9][0-9]*$ ]] || die "--rounds and --seconds take whole numbers above 0"
+
+prepare_side_run
+build_proxy || die "no proxy build"
+targets=(proxy-nousage proxy)
+if [[ -n $BASELINE ]]; then
+  build_baseline || die "no proxy-base build"
+  targets+=(proxy-base)
+fi
+start_upstreams
+for t in "${targets[@]}"; do
+  start_target "$t" "${PORT[$t]}" "$UPSTREAM_PORT" "$t"
+done
+
+extra=()
+[[ ${SC_CLOSE[$SCENARIO]} == 1 ]] && extra=(-H "Connection: close")
+if [[ ${SC_PATH[$SCENARIO]} == /api/big ]]; then expect=$BIG_LEN; else expect=${#CHAT_BODY}; fi
+wrk_to() { # TARGET SECONDS OUT: the BENCH line of post.lua, in OUT
+  BENCH_BODY_FILE=$WORK/request.json BENCH_TOKEN=$(token_of "$1") BENCH_EXPECT_LEN=$expect \
+    wrk -t 2 -c "${SC_CONNS[$SCENARIO]}" -d "${2}s" --timeout 10s -s "$BENCH/post.lua" "${extra[@]}" \
+    "$(url_of "$1" "${SC_PATH[$SCENARIO]}")" | grep '^BENCH ' >"$3"
+}
+# Nanoseconds on a processor, every thread of the process (a thread that ended takes its time with it: the proxy's
+# threads live as long as it does).
+on_cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
+
+run_round() { # SECONDS RECORD(0|1)
+  local t cpu0=() cpu1=() i requests bad line
+  for t in "${targets[@]}"; do require_alive "$t"; done
+  for i in "${!targets[@]}"; do cpu0[i]=$(on_cpu_ns "${STARTED[${targets[i]}]}"); done
+  local pids=()
+  for t in "${targets[@]}"; do wrk_to "$t" "$1" "$WORK/tmp/pair-$t.out" & pids+=($!); done
+  wait "${pids[@]}"
+  for i in "${!targets[@]}"; do cpu1[i]=$(on_cpu_ns "${STARTED[${targets[i]}]}"); done
+  (($2)) || return 0
+  line="round $round"
+  for i in "${!targets[@]}"; do
+    t=${targets[i]}
+    requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' "$WORK/tmp/pair-$t.out")
+    bad=$(sed -E 's/.* bad=([0-9]+).*/\1/' "$WORK/tmp/pair-$t.out")
+    ((bad == 0)) || die "$t: $bad wrong answers in round $round"
+    CPU_US[$t,$round]=$(awk -v d=$((cpu1[i] - cpu0[i])) -v n="$requests" 'BEGIN {printf "%.2f", d / 1000 / n}')
+    line="$line  $t $(awk -v n="$requests" -v s="$1" 'BEGIN {printf "%.0f", n / s}') req/s ${CPU_US[$t,$round]} us/req"
+  done
+  log "$line"
+}
+
+declare -A CPU_US=()
+log "warm-up: $SCENARIO, ${targets[*]} at once"
+round=0
+run_round 3 0
+for ((round = 1; round <= ROUNDS; round++)); do
+  run_round "$SECONDS_RUN" 1
+done
+
+echo "$SCENARIO, ${targets[*]} loaded at once, $ROUNDS rounds of $SECONDS_RUN s; CPU per request ÷ proxy-nousage's, per round:"
+for t in "${targets[@]:1}"; do
+  for ((round = 1; round <= ROUNDS; round++)); do
+    awk -v a="${CPU_US[$t,$round]}" -v b="${CPU_US[proxy-nousage,$round]}" 'BEGIN {printf "%.4f\n", a / b}'
+  done | sort -n | awk -v t="$t" '
+    function at(p,   k) { k = 1 + p * (NR - 1); return v[int(k)] + (k - int(k)) * (v[int(k) + 1] - v[int(k)]) }
+    {v[NR] = $1}
+    END {printf "  %-12s median %.3f  quartiles %.3f %.3f  min %.3f  max %.3f\n", t, at(0.5), at(0.25), at(0.75), v[1], v[NR]}'
+done
