@@ -11,7 +11,7 @@ namespace OllamaSocketProxy.Listener;
 /// named, which key served it, its route and status, the token counts its answer reported and its times. The counts
 /// are read from the answer's bytes as they pass to the client (<see cref="UsageReader"/>, which keeps at most a
 /// chunk-size line, never a line of the answer); the relay neither waits for it nor changes a byte. At the end the
-/// request goes to the metrics and, as one <see cref="UsageRecord"/>, to the usage store's queue, which is written
+/// request goes to the metrics and, as one <see cref="UsageRecord"/>, to its hourly row in memory, which is written
 /// off the request path (<see cref="UsageRecorder"/>). No prompt or answer text is kept.
 /// </summary>
 /// <remarks>
@@ -20,8 +20,8 @@ namespace OllamaSocketProxy.Listener;
 /// body counts as naming no model. Its label is bounded (<see cref="ModelLabel"/>): a name in a client's list (as the
 /// clients file reads now), or one the upstream has served with a 2xx; any other is <c>other</c>. A request on a route
 /// that reports tokens asks the upstream for an answer without a content coding, since compressed bytes cannot be
-/// read as they pass. Per connection it keeps one reader, one name buffer, the last name's label and the last metrics tally; per
-/// request it allocates nothing.
+/// read as they pass. Per connection it keeps one reader, one name buffer, the last name's label, the last metrics tally and the
+/// last usage row; per request it allocates nothing.
 /// </remarks>
 internal sealed class UsagePolicy(
     UsageRecorder? recorder, ProxyMetrics metrics, ModelLabel models, ClientRegistrySource clients, TimeProvider time) : RequestPolicy
@@ -125,7 +125,7 @@ internal sealed class UsagePolicy(
         metrics.RequestCompleted(tally, duration, firstByte, prompt, completion);
         recorder?.TryRecord(new UsageRecord(
             time.GetUtcNow(), client, ReferenceEquals(model, ModelLabel.None) ? UsageRecord.None : model, request.KeyLabel ?? UsageRecord.None,
-            observation.Route, status, prompt, completion, firstByte ?? TimeSpan.Zero, duration));
+            observation.Route, status, prompt, completion, firstByte ?? TimeSpan.Zero, duration), ref observation.Row);
     }
 
     private static void ReadModel(RequestContext request, Observation observation, GatewayRouteKind route)
@@ -157,6 +157,7 @@ internal sealed class UsagePolicy(
         public readonly byte[] ModelName = new byte[RequestModel.MaxNameLength];
         public readonly ModelLabelCache Labels = new();
         public RequestTally? Tally;
+        public UsageCell? Row;
         public int ModelLength;
         public UsageApi Api;
         public string Route = UsageFormats.OtherRoute;

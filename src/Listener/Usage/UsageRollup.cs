@@ -30,5 +30,5 @@ public struct UsageRollup
         MaxDurationMicroseconds = Math.Max(MaxDurationMicroseconds, duration);
     }
 
-    private static long Microseconds(TimeSpan time) => time <= TimeSpan.Zero ? 0 : time.Ticks / TimeSpan.TicksPerMicrosecond;
+    internal static long Microseconds(TimeSpan time) => time <= TimeSpan.Zero ? 0 : time.Ticks / TimeSpan.TicksPerMicrosecond;
 }

@@ -14,7 +14,7 @@ internal static partial class UsageStoreLog
     [LoggerMessage(402, LogLevel.Information, "Usage database {Path} written again after {Errors} failed attempts")]
     public static partial void Recovered(ILogger logger, string path, long errors);
 
-    [LoggerMessage(403, LogLevel.Warning, "Usage records dropped: the queue to the usage database was full ({Dropped} so far)")]
+    [LoggerMessage(403, LogLevel.Warning, "Usage records dropped: the hourly rows in memory reached their bound, or the recorder had stopped ({Dropped} so far)")]
     public static partial void Dropping(ILogger logger, long dropped);
 
     [LoggerMessage(404, LogLevel.Information, "Usage records no longer dropped ({Dropped} in all)")]

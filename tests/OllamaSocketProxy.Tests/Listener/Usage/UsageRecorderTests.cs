@@ -6,8 +6,9 @@ using static OllamaSocketProxy.Tests.Listener.Usage.UsageFixtures;
 namespace OllamaSocketProxy.Tests.Listener.Usage;
 
 /// <summary>
-/// The queue between the request path and the database: flushes driven by a fake clock, drops when full, and a
-/// failing database (locked, corrupt, newer) that the caller never feels.
+/// The hourly rows between the request path and the database: flushes driven by a fake clock, drops beyond the bound,
+/// many threads at once, rows forgotten when long past, and a failing database (locked, corrupt, newer) that the
+/// caller never feels.
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 public sealed class UsageRecorderTests
@@ -91,26 +92,25 @@ public sealed class UsageRecorderTests
     }
 
     [Test]
-    public async Task FullQueue_DropsAndCountsWithoutBlocking_AndLogsOncePerChange()
+    public async Task RowsOverTheBound_AreDroppedAndCountedWithoutBlocking_AndLoggedOncePerChange()
     {
         using var folder = new TemporaryFolder();
         var path = folder.File("usage.db");
         var time = Clock();
         var logs = new LogLines();
+        await using var recorder = new UsageRecorder(new UsageStore(path, time, logs), time, logs, Interval, maxRows: 4);
 
-        // The writer is never woken early here, so the queue fills as it would with a writer that cannot keep up.
-        await using var recorder = new UsageRecorder(new UsageStore(path, time, logs), time, logs, Interval, queueCapacity: 4, wakeThreshold: int.MaxValue);
-        var accepted = Enumerable.Range(0, 7).Select(_ => recorder.TryRecord(Record())).ToList();
+        // Seven clients: the rows of the first four fit, the other three would be rows too many.
+        var accepted = Enumerable.Range(0, 7).Select(i => recorder.TryRecord(Record(client: $"client-{i}"))).ToList();
 
         using (Assert.EnterMultipleScope())
         {
             Assert.That(accepted, Is.EqualTo(new[] { true, true, true, true, false, false, false }));
             Assert.That(recorder.DroppedCount, Is.EqualTo(3));
+            Assert.That(recorder.TryRecord(Record(client: "client-0")), Is.True, "a row in memory takes more");
         }
 
         Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
-        Assert.That(Query(path).Rows.Single().Requests, Is.EqualTo(4));
-        Assert.That(recorder.TryRecord(Record()), Is.True, "room again once the writer has drained the queue");
         Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
 
         using (Assert.EnterMultipleScope())
@@ -118,7 +118,7 @@ public sealed class UsageRecorderTests
             Assert.That(Query(path).Rows.Single().Requests, Is.EqualTo(5));
             Assert.That(logs.Lines.Where(line => line.Contains("dropped", StringComparison.Ordinal)), Is.EqualTo(new[]
             {
-                "Warning usage: Usage records dropped: the queue to the usage database was full (3 so far)",
+                "Warning usage: Usage records dropped: the hourly rows in memory reached their bound, or the recorder had stopped (3 so far)",
                 "Information usage: Usage records no longer dropped (3 in all)",
             }));
         }
@@ -126,70 +126,92 @@ public sealed class UsageRecorderTests
 
     [Test]
     [NonParallelizable]
-    public async Task TryRecord_AllocatesNothingOnceTheQueueHasGrown()
+    public async Task TryRecord_AllocatesNothingOnceItsRowExists()
     {
         using var folder = new TemporaryFolder();
         var time = Clock();
-        await using var recorder = new UsageRecorder(new UsageStore(folder.File("usage.db"), time, new LogLines()), time, new LogLines(), Interval, queueCapacity: 64);
+        await using var recorder = new UsageRecorder(new UsageStore(folder.File("usage.db"), time, new LogLines()), time, new LogLines(), Interval);
         var record = Record();
+        UsageCell? recent = null;
+        recorder.TryRecord(record, ref recent);
+        recorder.TryRecord(record);
 
-        // Fill and drain once, so that the queue's buffer is at its full size.
-        for (var i = 0; i < 64; i++)
-        {
-            recorder.TryRecord(record);
-        }
-
-        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
         var before = GC.GetAllocatedBytesForCurrentThread();
         var accepted = 0;
         for (var i = 0; i < 30; i++)
         {
+            accepted += recorder.TryRecord(record, ref recent) ? 1 : 0;
             accepted += recorder.TryRecord(record) ? 1 : 0;
         }
 
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
-        Assert.That((accepted, allocated), Is.EqualTo((30, 0L)));
+        Assert.That((accepted, allocated), Is.EqualTo((60, 0L)));
     }
 
     [Test]
-    public async Task HalfFullQueue_WakesTheWriterBeforeTheInterval()
+    public async Task ManyThreadsRecordingAtOnce_EveryRequestIsCounted()
     {
         using var folder = new TemporaryFolder();
         var path = folder.File("usage.db");
         var time = Clock();
-        await using var recorder = new UsageRecorder(new UsageStore(path, time, new LogLines()), time, new LogLines(), Interval, queueCapacity: 4);
+        await using var recorder = new UsageRecorder(new UsageStore(path, time, new LogLines()), time, new LogLines(), Interval);
+        const int Threads = 4;
+        const int PerThread = 20_000;
 
-        recorder.TryRecord(Record());
-        recorder.TryRecord(Record());
-
-        // The clock stands still: only the half-full queue can have woken the writer to sum it.
-        Assert.That(SpinWait.SpinUntil(() => recorder.Queued == 0, EventTimeout.Limit), Is.True);
-        var accepted = Enumerable.Range(0, 4).Select(_ => recorder.TryRecord(Record())).ToList();
-
-        Assert.That(accepted, Has.All.True);
-        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
-        using (Assert.EnterMultipleScope())
+        // Each thread keeps its last row, as a connection does, and moves between three rows; a flush runs meanwhile.
+        using var start = new Barrier(Threads + 1);
+        var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
         {
-            Assert.That(Query(path).Rows.Single().Requests, Is.EqualTo(6));
-            Assert.That(recorder.DroppedCount, Is.Zero);
-        }
+            UsageCell? recent = null;
+            start.SignalAndWait();
+            for (var i = 0; i < PerThread; i++)
+            {
+                recorder.TryRecord(Record(client: (i % 3) switch { 0 => "alice", 1 => "bob", _ => "carol" }, prompt: 1, completion: 2, durationMs: 1 + (i % 7)), ref recent);
+            }
+        })).ToList();
+        threads.ForEach(thread => thread.Start());
+        start.SignalAndWait();
+        var during = recorder.FlushAsync();
+        threads.ForEach(thread => thread.Join());
+        Assert.That(await during.OrTimeoutAsync(), Is.True);
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+
+        var rows = Query(path, UsageGrouping.Client).Rows;
+        Assert.That(rows.Sum(row => row.Requests), Is.EqualTo(Threads * PerThread));
+        Assert.That(rows.Select(row => (row.Client, row.Requests, row.PromptTokens, row.CompletionTokens, row.MaxDurationMicroseconds)), Is.EqualTo(new[]
+        {
+            ("alice", 26_668L, 26_668L, 53_336L, 7_000L),
+            ("bob", 26_668L, 26_668L, 53_336L, 7_000L),
+            ("carol", 26_664L, 26_664L, 53_328L, 7_000L),
+        }));
     }
 
-    /// <summary>A recorder as the proxy makes it sums its queue every few hundred records, not when half of 8,192 wait.</summary>
     [Test]
-    public async Task DefaultQueue_WakesTheWriterAtItsThreshold()
+    public async Task RowOfAnHourLongPast_IsForgottenOnceWritten_AndALateRequestForItStillCounts()
     {
         using var folder = new TemporaryFolder();
         var path = folder.File("usage.db");
         var time = Clock();
         await using var recorder = new UsageRecorder(new UsageStore(path, time, new LogLines()), time, new LogLines(), Interval);
 
-        var accepted = Enumerable.Range(0, UsageRecorder.DefaultWakeThreshold).Count(_ => recorder.TryRecord(Record()));
+        recorder.TryRecord(Record(prompt: 1));
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+        Assert.That(recorder.Rows, Is.EqualTo(1), "its hour runs");
 
-        // The clock stands still: only the threshold can have woken the writer to sum the queue.
-        Assert.That(accepted, Is.EqualTo(UsageRecorder.DefaultWakeThreshold));
-        Assert.That(SpinWait.SpinUntil(() => recorder.Queued == 0, EventTimeout.Limit), Is.True);
+        // 13:20 to 14:59: the row's hour ended less than an hour ago, and it stays.
+        time.Advance(TimeSpan.FromMinutes(99));
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+        Assert.That(recorder.Rows, Is.EqualTo(1), "an hour after its own");
+
+        time.Advance(TimeSpan.FromMinutes(2));
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+        Assert.That(recorder.Rows, Is.Zero, "written, and its hour long past");
+
+        recorder.TryRecord(Record(prompt: 2));
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+        var row = Query(path).Rows.Single();
+        Assert.That((row.Requests, row.PromptTokens), Is.EqualTo((2L, 3L)));
     }
 
     [Test]
