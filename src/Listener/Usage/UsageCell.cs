@@ -25,8 +25,11 @@ public sealed class UsageCell
 
     /// <summary>Whether this is the row of these columns; the same strings come request after request, so equal references end each compare.</summary>
     internal bool Is(long hour, string client, string model, string key, string route, string statusClass) =>
-        Key.Hour == hour && string.Equals(Key.Client, client) && string.Equals(Key.Model, model) && string.Equals(Key.Key, key)
-        && string.Equals(Key.Route, route) && string.Equals(Key.StatusClass, statusClass);
+        Key.Hour == hour && Same(Key.Client, client) && Same(Key.Model, model) && Same(Key.Key, key) && Same(Key.Route, route)
+        && Same(Key.StatusClass, statusClass);
+
+    /// <summary>Equal strings; the reference is compared here, inline, since it is the same string nearly every time.</summary>
+    private static bool Same(string a, string b) => ReferenceEquals(a, b) || string.Equals(a, b);
 
     /// <summary>Adds one request, as <see cref="UsageRollup.Add"/> sums it.</summary>
     internal void Add(in UsageRecord record)
