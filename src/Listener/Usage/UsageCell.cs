@@ -31,7 +31,10 @@ public sealed class UsageCell
     /// <summary>Equal strings; the reference is compared here, inline, since it is the same string nearly every time.</summary>
     private static bool Same(string a, string b) => ReferenceEquals(a, b) || string.Equals(a, b);
 
-    /// <summary>Adds one request, as <see cref="UsageRollup.Add"/> sums it.</summary>
+    /// <summary>
+    /// Adds one request: a request with neither token count counts as one with unknown tokens, a count below zero
+    /// adds nothing, times are summed in whole microseconds and the longest duration is kept.
+    /// </summary>
     internal void Add(in UsageRecord record)
     {
         Interlocked.Increment(ref _requests);
@@ -50,8 +53,8 @@ public sealed class UsageCell
             Interlocked.Add(ref _completionTokens, completion);
         }
 
-        Interlocked.Add(ref _timeToFirstByteMicroseconds, UsageRollup.Microseconds(record.TimeToFirstByte));
-        var duration = UsageRollup.Microseconds(record.Duration);
+        Interlocked.Add(ref _timeToFirstByteMicroseconds, Microseconds(record.TimeToFirstByte));
+        var duration = Microseconds(record.Duration);
         Interlocked.Add(ref _durationMicroseconds, duration);
         var max = Volatile.Read(ref _maxDurationMicroseconds);
         while (duration > max)
@@ -97,6 +100,8 @@ public sealed class UsageCell
         return unwritten.Requests != 0 || unwritten.PromptTokens != 0 || unwritten.CompletionTokens != 0
             || unwritten.UnknownTokenRequests != 0 || unwritten.TimeToFirstByteMicroseconds != 0 || unwritten.DurationMicroseconds != 0;
     }
+
+    private static long Microseconds(TimeSpan time) => time <= TimeSpan.Zero ? 0 : time.Ticks / TimeSpan.TicksPerMicrosecond;
 
     /// <summary>Notes that <paramref name="now"/> (from <see cref="TryTakeUnwritten"/>) is in the database. The writer's only.</summary>
     internal void MarkWritten(in UsageRollup now) => _written = now;

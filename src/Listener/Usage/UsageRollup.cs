@@ -13,22 +13,4 @@ public struct UsageRollup
     public long TimeToFirstByteMicroseconds;
     public long DurationMicroseconds;
     public long MaxDurationMicroseconds;
-
-    public void Add(in UsageRecord record)
-    {
-        Requests++;
-        if (record.PromptTokens is null && record.CompletionTokens is null)
-        {
-            UnknownTokenRequests++;
-        }
-
-        PromptTokens += Math.Max(0, record.PromptTokens ?? 0);
-        CompletionTokens += Math.Max(0, record.CompletionTokens ?? 0);
-        TimeToFirstByteMicroseconds += Microseconds(record.TimeToFirstByte);
-        var duration = Microseconds(record.Duration);
-        DurationMicroseconds += duration;
-        MaxDurationMicroseconds = Math.Max(MaxDurationMicroseconds, duration);
-    }
-
-    internal static long Microseconds(TimeSpan time) => time <= TimeSpan.Zero ? 0 : time.Ticks / TimeSpan.TicksPerMicrosecond;
 }

@@ -30,19 +30,22 @@ internal static class UsageFixtures
         double durationMs = 1000) =>
         new(at ?? Start, client, model, key, route, status, prompt, completion, TimeSpan.FromMilliseconds(ttfbMs), TimeSpan.FromMilliseconds(durationMs));
 
-    /// <summary>One rollup per record, summed by row as the recorder sums them.</summary>
+    /// <summary>The records summed by row, as the recorder's rows sum them.</summary>
     public static Dictionary<UsageRollupKey, UsageRollup> Rollups(params UsageRecord[] records)
     {
-        var rollups = new Dictionary<UsageRollupKey, UsageRollup>();
+        var rows = new Dictionary<UsageRollupKey, UsageCell>();
         foreach (var record in records)
         {
             var key = UsageRollupKey.For(record);
-            var sums = rollups.GetValueOrDefault(key);
-            sums.Add(record);
-            rollups[key] = sums;
+            if (!rows.TryGetValue(key, out var row))
+            {
+                rows[key] = row = new UsageCell(key);
+            }
+
+            row.Add(record);
         }
 
-        return rollups;
+        return rows.ToDictionary(pair => pair.Key, pair => pair.Value.TryTakeUnwritten(out _, out var sums) ? sums : default);
     }
 
     public static UsageQueryResult Query(string path, UsageGrouping by = UsageGrouping.None, DateTimeOffset? since = null, DateTimeOffset? until = null)
