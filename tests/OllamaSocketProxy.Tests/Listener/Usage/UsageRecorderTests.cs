@@ -34,7 +34,7 @@ public sealed class UsageRecorderTests
     }
 
     [Test]
-    public async Task RecordsOfManyRows_InOneDrain_AreEachSummedIntoTheirOwnRow()
+    public async Task RecordsOfManyRows_InOneFlush_AreEachSummedIntoTheirOwnRow()
     {
         using var folder = new TemporaryFolder();
         var path = folder.File("usage.db");
