@@ -19,9 +19,15 @@ public sealed class UsageCell
     // The sums as the last successful write saw them: the writer's alone.
     private UsageRollup _written;
 
+    // Set by the writer when it drops the row from memory: a caller holding it looks it up again.
+    private volatile bool _forgotten;
+
     internal UsageCell(UsageRollupKey key) => Key = key;
 
     internal UsageRollupKey Key { get; }
+
+    /// <summary>The writer dropped the row from memory; what was added to it before it saw that is written once more.</summary>
+    internal bool Forgotten => _forgotten;
 
     /// <summary>Whether this is the row of these columns; the same strings come request after request, so equal references end each compare.</summary>
     internal bool Is(long hour, string client, string model, string key, string route, string statusClass) =>
@@ -97,9 +103,14 @@ public sealed class UsageCell
             DurationMicroseconds = now.DurationMicroseconds - _written.DurationMicroseconds,
             MaxDurationMicroseconds = now.MaxDurationMicroseconds,
         };
+        // The maximum counts too: a flush may read a request's duration before its maximum is set.
         return unwritten.Requests != 0 || unwritten.PromptTokens != 0 || unwritten.CompletionTokens != 0
-            || unwritten.UnknownTokenRequests != 0 || unwritten.TimeToFirstByteMicroseconds != 0 || unwritten.DurationMicroseconds != 0;
+            || unwritten.UnknownTokenRequests != 0 || unwritten.TimeToFirstByteMicroseconds != 0 || unwritten.DurationMicroseconds != 0
+            || now.MaxDurationMicroseconds != _written.MaxDurationMicroseconds;
     }
+
+    /// <summary>Marks the row dropped from memory (<see cref="Forgotten"/>). The writer's only.</summary>
+    internal void Forget() => _forgotten = true;
 
     private static long Microseconds(TimeSpan time) => time <= TimeSpan.Zero ? 0 : time.Ticks / TimeSpan.TicksPerMicrosecond;
 

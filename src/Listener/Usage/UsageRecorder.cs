@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
 namespace OllamaSocketProxy.Listener.Usage;
@@ -45,9 +46,11 @@ public sealed class UsageRecorder : IAsyncDisposable
     private readonly ConcurrentDictionary<UsageRollupKey, UsageCell> _rows = new();
     private readonly int _maxRows;
 
-    // The writer's alone: what a flush writes, and the rows it read.
+    // The writer's alone: what a flush writes, the rows it read, and the rows dropped from memory at the last flush,
+    // read once more at the next for what a caller added while the writer dropped them.
     private readonly Dictionary<UsageRollupKey, UsageRollup> _unwritten = [];
     private readonly List<(UsageCell Cell, UsageRollup Sums)> _read = [];
+    private readonly List<UsageCell> _forgotten = [];
 
     // Wakes the writer: a flush is due or asked for, or the recorder stops. Never disposed, since a late FlushAsync
     // may still set it; without a wait handle it holds nothing to release. The writer blocks at once, without
@@ -55,6 +58,7 @@ public sealed class UsageRecorder : IAsyncDisposable
     private readonly ManualResetEventSlim _signal = new(initialState: false, spinCount: 0);
     private readonly ITimer _timer;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private TaskCompletionSource<bool> _nextFlush = NewFlush();
     private int _flushRequested;
@@ -62,6 +66,9 @@ public sealed class UsageRecorder : IAsyncDisposable
     private volatile bool _stopping;
     private long _dropped;
     private long _errors;
+
+    // The rows in memory: the dictionary's own count would take every one of its locks.
+    private int _rowCount;
 
     // Touched by the writer thread only.
     private volatile bool _failing;
@@ -101,7 +108,7 @@ public sealed class UsageRecorder : IAsyncDisposable
     public bool IsFailing => _failing;
 
     /// <summary>Rows in memory.</summary>
-    internal int Rows => _rows.Count;
+    internal int Rows => Volatile.Read(ref _rowCount);
 
     /// <summary>Completes when the next flush has ended (true: everything recorded before it is in the database).</summary>
     internal Task<bool> NextFlush => Volatile.Read(ref _nextFlush).Task;
@@ -131,19 +138,24 @@ public sealed class UsageRecorder : IAsyncDisposable
         var hour = UsageRollupKey.HourOf(record.At);
         var statusClass = UsageStatusClass.Of(record.Status);
         var row = recent;
-        if (row is null || !row.Is(hour, record.Client, record.Model, record.Key, record.Route, statusClass))
+        if (row is null || row.Forgotten || !row.Is(hour, record.Client, record.Model, record.Key, record.Route, statusClass))
         {
             var key = new UsageRollupKey(hour, record.Client, record.Model, record.Key, record.Route, statusClass);
-            if (!_rows.TryGetValue(key, out row))
+            while (!_rows.TryGetValue(key, out row))
             {
-                // Counting takes every lock of the dictionary: only for a row not seen yet.
-                if (_rows.Count >= _maxRows)
+                if (Volatile.Read(ref _rowCount) >= _maxRows)
                 {
                     Interlocked.Increment(ref _dropped);
                     return false;
                 }
 
-                row = _rows.GetOrAdd(key, static key => new UsageCell(key));
+                var created = new UsageCell(key);
+                if (_rows.TryAdd(key, created))
+                {
+                    Interlocked.Increment(ref _rowCount);
+                    row = created;
+                    break;
+                }
             }
 
             recent = row;
@@ -169,7 +181,7 @@ public sealed class UsageRecorder : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            await _stopped.Task.ConfigureAwait(false);
+            await _closed.Task.ConfigureAwait(false);
             return;
         }
 
@@ -178,6 +190,7 @@ public sealed class UsageRecorder : IAsyncDisposable
         _signal.Set();
         await _stopped.Task.ConfigureAwait(false);
         _store.Dispose();
+        _closed.TrySetResult();
     }
 
     private static TaskCompletionSource<bool> NewFlush() => new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -217,13 +230,14 @@ public sealed class UsageRecorder : IAsyncDisposable
         // Swapped before the rows are read: whoever got this flush from FlushAsync had recorded before, so it is
         // written by it.
         var flush = Interlocked.Exchange(ref _nextFlush, NewFlush());
-        foreach (var (key, row) in _rows)
+        foreach (var (_, row) in _rows)
         {
-            if (row.TryTakeUnwritten(out var sums, out var unwritten))
-            {
-                _unwritten[key] = unwritten;
-                _read.Add((row, sums));
-            }
+            Read(row);
+        }
+
+        foreach (var row in _forgotten)
+        {
+            Read(row);
         }
 
         var written = _unwritten.Count == 0 || TryStore(static (store, unwritten) => store.Write(unwritten), _unwritten);
@@ -234,6 +248,7 @@ public sealed class UsageRecorder : IAsyncDisposable
                 row.MarkWritten(sums);
             }
 
+            _forgotten.Clear();
             ForgetPastRows();
         }
 
@@ -243,7 +258,30 @@ public sealed class UsageRecorder : IAsyncDisposable
         flush.TrySetResult(written);
     }
 
-    /// <summary>Drops the rows whose hour ended more than <see cref="s_rowLingers"/> ago and that hold nothing unwritten.</summary>
+    /// <summary>Adds what <paramref name="row"/> gained since its last write to the flush (a forgotten row and its successor share a key).</summary>
+    private void Read(UsageCell row)
+    {
+        if (!row.TryTakeUnwritten(out var sums, out var unwritten))
+        {
+            return;
+        }
+
+        ref var pending = ref CollectionsMarshal.GetValueRefOrAddDefault(_unwritten, row.Key, out _);
+        pending.Requests += unwritten.Requests;
+        pending.PromptTokens += unwritten.PromptTokens;
+        pending.CompletionTokens += unwritten.CompletionTokens;
+        pending.UnknownTokenRequests += unwritten.UnknownTokenRequests;
+        pending.TimeToFirstByteMicroseconds += unwritten.TimeToFirstByteMicroseconds;
+        pending.DurationMicroseconds += unwritten.DurationMicroseconds;
+        pending.MaxDurationMicroseconds = Math.Max(pending.MaxDurationMicroseconds, unwritten.MaxDurationMicroseconds);
+        _read.Add((row, sums));
+    }
+
+    /// <summary>
+    /// Drops the rows whose hour ended more than <see cref="s_rowLingers"/> ago and that hold nothing unwritten. Each
+    /// is marked first, so a caller that still holds it looks its row up again, and read once more at the next flush
+    /// for what was added while it was dropped.
+    /// </summary>
     private void ForgetPastRows()
     {
         var before = UsageRollupKey.HourOf(_time.GetUtcNow() - s_rowLingers) - (long)TimeSpan.FromHours(1).TotalSeconds;
@@ -251,7 +289,12 @@ public sealed class UsageRecorder : IAsyncDisposable
         {
             if (key.Hour <= before && !row.TryTakeUnwritten(out _, out _))
             {
-                _rows.TryRemove(key, out _);
+                row.Forget();
+                if (_rows.TryRemove(key, out _))
+                {
+                    Interlocked.Decrement(ref _rowCount);
+                    _forgotten.Add(row);
+                }
             }
         }
     }

@@ -221,7 +221,7 @@ public sealed class ProxyMetricsTests
     }
 
     [Test]
-    public void RequestsAndTokens_SeenByAnyMeterListener_AsDotnetCountersReadsThem()
+    public void RequestsAndTokens_ReadByAPlainMeterListener_WhenItCollects()
     {
         using var metrics = new ProxyMetrics();
         var tally = metrics.TallyFor(Alice, GptOss, 200);

@@ -40,4 +40,17 @@ public sealed class UsageCellTests
             Is.EqualTo((1L, 1L, 2L, 30_000L, 50_000L)),
             "the longest duration goes again as it is: the store keeps the larger");
     }
+
+    [Test]
+    public void TryTakeUnwritten_AMaximumSetAfterAFlushReadTheRequest_IsStillUnwritten()
+    {
+        // A flush that read the request's duration before the request set the maximum wrote the old maximum.
+        var row = new UsageCell(UsageRollupKey.For(Record()));
+        row.Add(Record(durationMs: 80));
+        Assert.That(row.TryTakeUnwritten(out var now, out _), Is.True);
+        row.MarkWritten(now with { MaxDurationMicroseconds = 0 });
+
+        Assert.That(row.TryTakeUnwritten(out _, out var unwritten), Is.True);
+        Assert.That((unwritten.Requests, unwritten.MaxDurationMicroseconds), Is.EqualTo((0L, 80_000L)));
+    }
 }

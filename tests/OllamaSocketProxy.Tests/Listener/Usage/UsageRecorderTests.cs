@@ -159,22 +159,34 @@ public sealed class UsageRecorderTests
         const int Threads = 4;
         const int PerThread = 20_000;
 
-        // Each thread keeps its last row, as a connection does, and moves between three rows; a flush runs meanwhile.
-        using var start = new Barrier(Threads + 1);
+        // Each thread keeps its last row, as a connection does, and moves between three rows. A flush is written
+        // between the halves of every thread's records, and flushes run back to back while they record.
+        using var halfway = new CountdownEvent(Threads);
+        using var flushedOnce = new ManualResetEventSlim();
         var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
         {
             UsageCell? recent = null;
-            start.SignalAndWait();
             for (var i = 0; i < PerThread; i++)
             {
+                if (i == PerThread / 2)
+                {
+                    halfway.Signal();
+                    flushedOnce.Wait();
+                }
+
                 recorder.TryRecord(Record(client: (i % 3) switch { 0 => "alice", 1 => "bob", _ => "carol" }, prompt: 1, completion: 2, durationMs: 1 + (i % 7)), ref recent);
             }
         })).ToList();
         threads.ForEach(thread => thread.Start());
-        start.SignalAndWait();
-        var during = recorder.FlushAsync();
+        Assert.That(halfway.Wait(EventTimeout.Limit), Is.True);
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+        flushedOnce.Set();
+        while (threads.Any(thread => thread.IsAlive))
+        {
+            Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+        }
+
         threads.ForEach(thread => thread.Join());
-        Assert.That(await during.OrTimeoutAsync(), Is.True);
         Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
 
         var rows = Query(path, UsageGrouping.Client).Rows;
@@ -212,6 +224,32 @@ public sealed class UsageRecorderTests
         Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
         var row = Query(path).Rows.Single();
         Assert.That((row.Requests, row.PromptTokens), Is.EqualTo((2L, 3L)));
+    }
+
+    [Test]
+    public async Task ForgottenRow_ACallerStillHoldingIt_LooksItUpAgain_AndWhatReachedItIsWrittenOnceMore()
+    {
+        using var folder = new TemporaryFolder();
+        var path = folder.File("usage.db");
+        var time = Clock();
+        await using var recorder = new UsageRecorder(new UsageStore(path, time, new LogLines()), time, new LogLines(), Interval);
+        UsageCell? recent = null;
+        recorder.TryRecord(Record(prompt: 1), ref recent);
+        var forgotten = recent!;
+        time.Advance(TimeSpan.FromMinutes(101));
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+        Assert.That(recorder.Rows, Is.Zero);
+
+        // A caller that found the row just before the writer dropped it adds to it a moment later.
+        forgotten.Add(Record(prompt: 2));
+
+        // A connection that kept the row records a request of that hour again (a clock stepped back).
+        recorder.TryRecord(Record(prompt: 4), ref recent);
+        Assert.That(recent, Is.Not.SameAs(forgotten));
+        Assert.That(await recorder.FlushAsync().OrTimeoutAsync(), Is.True);
+
+        var row = Query(path).Rows.Single();
+        Assert.That((row.Requests, row.PromptTokens), Is.EqualTo((3L, 7L)));
     }
 
     [Test]
