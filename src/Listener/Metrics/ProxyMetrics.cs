@@ -111,10 +111,7 @@ public sealed class ProxyMetrics : IDisposable
             return recent;
         }
 
-        var key = (client, model, label);
-        return _tallies.TryGetValue(key, out var tally)
-            ? tally
-            : _tallies.GetOrAdd(key, static key => new RequestTally(key.Client, key.Model, key.Status));
+        return _tallies.GetOrAdd((client, model, label), static key => new RequestTally(key.Client, key.Model, key.Status));
     }
 
     public void Dispose() => Meter.Dispose();

@@ -140,7 +140,7 @@ public sealed class UsageRecorder : IAsyncDisposable
         var row = recent;
         if (row is null || row.Forgotten || !row.Is(hour, record.Client, record.Model, record.Key, record.Route, statusClass))
         {
-            var key = new UsageRollupKey(hour, record.Client, record.Model, record.Key, record.Route, statusClass);
+            var key = UsageRollupKey.For(record);
             while (!_rows.TryGetValue(key, out row))
             {
                 if (Volatile.Read(ref _rowCount) >= _maxRows)
