@@ -12,7 +12,7 @@ namespace OllamaSocketProxy.Listener.Usage;
 /// match as sent, escapes and all: the upstream's encoder writes them plain. A mutable struct: keep it in a field,
 /// never copy it mid-value.
 /// </summary>
-internal struct UsageJsonScanner
+internal partial struct UsageJsonScanner
 {
     /// <summary>Deeper nesting is refused, as <see cref="RequestModel"/> refuses it in a request.</summary>
     public const int MaxDepth = 256;
@@ -129,6 +129,17 @@ internal struct UsageJsonScanner
     /// <summary>Reads the next bytes of the value.</summary>
     public void Scan(ReadOnlySpan<byte> bytes)
     {
+        // A value that arrives whole is read in one pass (TryScanWhole); bytes that end inside one, byte by byte.
+        if (_mode == Mode.Value && _depth == 0 && EndsAContainer(bytes))
+        {
+            if (TryScanWhole(bytes))
+            {
+                return;
+            }
+
+            _values = default;
+        }
+
         var i = 0;
         while (i < bytes.Length)
         {
@@ -390,10 +401,13 @@ internal struct UsageJsonScanner
     }
 
     /// <summary>The slot of a value that starts now, in the container at <see cref="_depth"/>.</summary>
+    private readonly Slot SlotOfValue() => SlotOf(_depth, _name1, _name2, _name3);
+
+    /// <summary>The slot of a value that starts in the container at <paramref name="depth"/>, under the names on its path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly Slot SlotOfValue() => _depth switch
+    private static Slot SlotOf(int depth, Name name1, Name name2, Name name3) => depth switch
     {
-        1 => _name1 switch
+        1 => name1 switch
         {
             Name.Done => Slot.Done,
             Name.PromptEvalCount => Slot.OllamaPrompt,
@@ -401,14 +415,14 @@ internal struct UsageJsonScanner
             Name.Usage => Slot.RootUsage,
             _ => Slot.None,
         },
-        2 when _name1 == Name.Usage => _name2 switch
+        2 when name1 == Name.Usage => name2 switch
         {
             Name.Prompt => Slot.RootPrompt,
             Name.Completion => Slot.RootCompletion,
             _ => Slot.None,
         },
-        2 when _name1 == Name.Parent => _name2 == Name.Usage ? Slot.NestedUsage : Slot.None,
-        3 when _name1 == Name.Parent && _name2 == Name.Usage => _name3 switch
+        2 when name1 == Name.Parent => name2 == Name.Usage ? Slot.NestedUsage : Slot.None,
+        3 when name1 == Name.Parent && name2 == Name.Usage => name3 switch
         {
             Name.Prompt => Slot.NestedPrompt,
             Name.Completion => Slot.NestedCompletion,
@@ -431,7 +445,7 @@ internal struct UsageJsonScanner
         _depth++;
 
         // A new container has no name yet: a stale one from a sibling must not give its values a slot.
-        SetName(Name.None);
+        SetName(_depth, Name.None, ref _name1, ref _name2, ref _name3);
 
         _mode = isObject ? Mode.FirstName : Mode.FirstElement;
     }
@@ -463,7 +477,7 @@ internal struct UsageJsonScanner
             return;
         }
 
-        _nameLength = NameWanted ? 0 : -1;
+        _nameLength = IsWanted(_depth, _name1, _name2) ? 0 : -1;
         _inName = true;
         _mode = Mode.String;
     }
@@ -475,7 +489,7 @@ internal struct UsageJsonScanner
         if (_inName && _nameLength == 0 && stop >= 0 && rest[stop] == '"')
         {
             // The whole name is here: it is told from these bytes, without a copy.
-            EndName(stop <= MaxNameLength ? Identify(rest[..stop]) : Name.Other);
+            EndName(stop <= MaxNameLength ? Identify(_dialect, rest[..stop]) : Name.Other);
             return i + stop + 1;
         }
 
@@ -494,7 +508,7 @@ internal struct UsageJsonScanner
             case (byte)'"':
                 if (_inName)
                 {
-                    EndName(_nameLength < 0 ? Name.Other : Identify(((ReadOnlySpan<byte>)_nameBytes)[.._nameLength]));
+                    EndName(_nameLength < 0 ? Name.Other : Identify(_dialect, ((ReadOnlySpan<byte>)_nameBytes)[.._nameLength]));
                 }
                 else
                 {
@@ -529,58 +543,71 @@ internal struct UsageJsonScanner
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void EndName(Name name)
     {
-        SetName(name);
+        SetName(_depth, name, ref _name1, ref _name2, ref _name3);
         _inName = false;
         _mode = Mode.Colon;
     }
 
-    private readonly Name Identify(ReadOnlySpan<byte> name)
+    /// <summary>Which name that matters <paramref name="name"/> is, told by its length first: most names are none of them.</summary>
+    private static Name Identify(UsageDialect dialect, ReadOnlySpan<byte> name)
     {
-        if (_dialect == UsageDialect.Ollama)
+        if (dialect == UsageDialect.Ollama)
         {
-            return name.SequenceEqual("done"u8) ? Name.Done
-                : name.SequenceEqual("prompt_eval_count"u8) ? Name.PromptEvalCount
-                : name.SequenceEqual("eval_count"u8) ? Name.EvalCount
-                : Name.Other;
+            return name.Length switch
+            {
+                4 when name.SequenceEqual("done"u8) => Name.Done,
+                10 when name.SequenceEqual("eval_count"u8) => Name.EvalCount,
+                17 when name.SequenceEqual("prompt_eval_count"u8) => Name.PromptEvalCount,
+                _ => Name.Other,
+            };
         }
 
-        var parent = _dialect == UsageDialect.OpenAi ? "response"u8 : "message"u8;
-        return name.SequenceEqual("usage"u8) ? Name.Usage
-            : name.SequenceEqual("prompt_tokens"u8) || name.SequenceEqual("input_tokens"u8) ? Name.Prompt
-            : name.SequenceEqual("completion_tokens"u8) || name.SequenceEqual("output_tokens"u8) ? Name.Completion
-            : name.SequenceEqual(parent) ? Name.Parent
-            : Name.Other;
-    }
-
-    /// <summary>Only the names on a path to a count are kept: the top level, a usage object, and the object that holds one.</summary>
-    private readonly bool NameWanted
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _depth switch
+        return name.Length switch
         {
-            1 => true,
-            2 => _name1 is Name.Usage or Name.Parent,
-            3 => _name1 == Name.Parent && _name2 == Name.Usage,
-            _ => false,
+            5 when name.SequenceEqual("usage"u8) => Name.Usage,
+            12 when name.SequenceEqual("input_tokens"u8) => Name.Prompt,
+            13 when name.SequenceEqual("prompt_tokens"u8) => Name.Prompt,
+            13 when name.SequenceEqual("output_tokens"u8) => Name.Completion,
+            17 when name.SequenceEqual("completion_tokens"u8) => Name.Completion,
+            7 when dialect == UsageDialect.Anthropic && name.SequenceEqual("message"u8) => Name.Parent,
+            8 when dialect == UsageDialect.OpenAi && name.SequenceEqual("response"u8) => Name.Parent,
+            _ => Name.Other,
         };
     }
 
-    /// <summary>The name of the member being read in the container at <see cref="_depth"/>, where it matters.</summary>
+    /// <summary>Only the names on a path to a count are kept: the top level, a usage object, and the object that holds one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void SetName(Name name)
+    private static bool IsWanted(int depth, Name name1, Name name2) => depth switch
     {
-        switch (_depth)
+        1 => true,
+        2 => name1 is Name.Usage or Name.Parent,
+        3 => name1 == Name.Parent && name2 == Name.Usage,
+        _ => false,
+    };
+
+    /// <summary>The name of the member being read in the container at <paramref name="depth"/>, where it matters.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SetName(int depth, Name name, ref Name name1, ref Name name2, ref Name name3)
+    {
+        switch (depth)
         {
             case 1:
-                _name1 = name;
+                name1 = name;
                 break;
             case 2:
-                _name2 = name;
+                name2 = name;
                 break;
             case 3:
-                _name3 = name;
+                name3 = name;
                 break;
         }
+    }
+
+    /// <summary>Whether the last byte of <paramref name="bytes"/> but whitespace closes an object or an array: they may hold a whole value.</summary>
+    private static bool EndsAContainer(ReadOnlySpan<byte> bytes)
+    {
+        var end = bytes.TrimEnd(" \t\r\n"u8);
+        return !end.IsEmpty && end[^1] is (byte)'}' or (byte)']';
     }
 
     private void Escape(byte b)
