@@ -42,7 +42,7 @@ internal sealed class UsagePolicy(
         var target = request.Target;
         var prefix = MappedTarget.PrefixBytes(target.Prefix);
         var rest = request.Head.Target[target.RestStart..];
-        observation.Api = UsageFormats.Classify(prefix, rest, out observation.Route, out var kind);
+        var kind = observation.LastRoute.Classify(target.Prefix, prefix, rest, out observation.Api, out observation.Route);
         observation.Format = UsageFormat.None;
         observation.ReaderStarted = false;
         observation.ModelLength = 0;
@@ -156,6 +156,7 @@ internal sealed class UsagePolicy(
         public readonly UsageReader Reader = new();
         public readonly byte[] ModelName = new byte[RequestModel.MaxNameLength];
         public readonly ModelLabelCache Labels = new();
+        public readonly RouteMemory LastRoute = new();
         public RequestTally? Tally;
         public UsageCell? Row;
         public int ModelLength;
@@ -163,5 +164,37 @@ internal sealed class UsagePolicy(
         public string Route = UsageFormats.OtherRoute;
         public UsageFormat Format;
         public bool ReaderStarted;
+    }
+
+    /// <summary>
+    /// One connection's last target and what <see cref="UsageFormats.Classify(ReadOnlySpan{byte}, ReadOnlySpan{byte}, out string, out GatewayRouteKind)"/>
+    /// made of it: a client mostly sends the same path request after request, and the same bytes classify the same.
+    /// </summary>
+    private sealed class RouteMemory
+    {
+        /// <summary>A longer target is classified every time.</summary>
+        private const int MaxTargetLength = 64;
+
+        private readonly byte[] _target = new byte[MaxTargetLength];
+        private int _length = -1;
+        private TargetPrefix _prefix;
+        private UsageApi _api;
+        private string _route = UsageFormats.OtherRoute;
+        private GatewayRouteKind _kind;
+
+        /// <summary>The usage API and route label of the forwarded target, and the kind of its route (see <see cref="UsageFormats"/>).</summary>
+        public GatewayRouteKind Classify(TargetPrefix prefix, ReadOnlySpan<byte> prefixBytes, ReadOnlySpan<byte> rest, out UsageApi api, out string route)
+        {
+            if (_length < 0 || prefix != _prefix || !rest.SequenceEqual(_target.AsSpan(0, _length)))
+            {
+                _api = UsageFormats.Classify(prefixBytes, rest, out _route, out _kind);
+                _prefix = prefix;
+                _length = rest.TryCopyTo(_target) ? rest.Length : -1;
+            }
+
+            api = _api;
+            route = _route;
+            return _kind;
+        }
     }
 }
