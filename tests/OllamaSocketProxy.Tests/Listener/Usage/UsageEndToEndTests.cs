@@ -131,6 +131,49 @@ public sealed class UsageEndToEndTests
         Assert.That(UsageFixtures.Query(database, UsageGrouping.Model).Rows.Select(row => row.Model), Is.EqualTo(new[] { Added }));
     }
 
+    /// <summary>A connection remembers its last path's route: each request on it is still counted under its own.</summary>
+    [Test]
+    public async Task RequestsOnOneConnection_AreEachCountedUnderTheirOwnRoute()
+    {
+        using var folder = new TemporaryFolder();
+        var database = folder.File("usage.db");
+        await using (var gateway = await GatewayHarness.StartAsync(
+            exchange => exchange.Request.Target.StartsWith("/v1/", StringComparison.Ordinal)
+                ? exchange.RespondAsync(200, "application/json", UsageSamples.OpenAiChatAnswer.Body)
+                : exchange.RespondAsync(200, "application/json", UsageSamples.OllamaChatAnswer.Body),
+            [],
+            variables: Variables(database)))
+        {
+            var connection = await gateway.ConnectAsync();
+            var chat = gateway.Post(null, "/api/chat", $$"""{"model":"{{Model}}"}""");
+            foreach (var request in new[]
+            {
+                chat,
+                gateway.Post(null, "/v1/chat/completions", $$"""{"model":"{{Model}}"}"""),
+                chat,
+                gateway.Post(null, "/chat", $$"""{"model":"{{Model}}"}"""), // the same route by another path
+                gateway.Get(null, "/api/tags"),
+                gateway.Post(null, "/api/generate", $$"""{"model":"{{Model}}"}"""),
+                chat,
+            })
+            {
+                await connection.SendAsync(request);
+                var response = await connection.ReadResponseAsync(request[..request.IndexOf(' ', StringComparison.Ordinal)]);
+                Assert.That(response.StatusCode, Is.EqualTo(200), response.Describe());
+            }
+        }
+
+        var (ollama, openAi) = (UsageSamples.OllamaChatAnswer, UsageSamples.OpenAiChatAnswer);
+        var rows = UsageFixtures.Query(database, UsageGrouping.Route).Rows;
+        Assert.That(rows.Select(row => (row.Route, row.Requests, row.PromptTokens)), Is.EquivalentTo(new[]
+        {
+            ("/api/chat", 4L, 4 * ollama.Prompt!.Value),
+            ("/v1/chat/completions", 1L, openAi.Prompt!.Value),
+            ("/api/tags", 1L, 0L),
+            ("/api/generate", 1L, ollama.Prompt!.Value),
+        }));
+    }
+
     [Test]
     public async Task SecondRunOnTheSameFile_AddsToTheRowsOfTheFirst()
     {
