@@ -9,8 +9,9 @@ namespace OllamaSocketProxy.Listener.Usage;
 /// any size is followed (an embedding of thousands of numbers, the whole text of a long answer) in the same few
 /// hundred bytes. It checks the grammar (structure, escapes, numbers, literals; not the UTF-8 inside strings), so a
 /// value that is cut short or malformed is never <see cref="IsComplete"/> and its counts are never taken. Field names
-/// match as sent, escapes and all: the upstream's encoder writes them plain. A mutable struct: keep it in a field,
-/// never copy it mid-value.
+/// match as sent, escapes and all: the upstream's encoder writes them plain. A value that arrives whole in one read,
+/// as most answers and stream lines do, is walked in one pass by the same grammar (<see cref="TryScanWhole"/>); the
+/// byte-by-byte walk takes the rest. A mutable struct: keep it in a field, never copy it mid-value.
 /// </summary>
 internal partial struct UsageJsonScanner
 {
