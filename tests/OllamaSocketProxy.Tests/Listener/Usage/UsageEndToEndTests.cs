@@ -131,7 +131,10 @@ public sealed class UsageEndToEndTests
         Assert.That(UsageFixtures.Query(database, UsageGrouping.Model).Rows.Select(row => row.Model), Is.EqualTo(new[] { Added }));
     }
 
-    /// <summary>A connection remembers its last path's route: each request on it is still counted under its own.</summary>
+    /// <summary>
+    /// A connection remembers its last target's route: each request on it is still counted under its own, also when
+    /// only the mapped prefix differs, and when the target is too long to remember.
+    /// </summary>
     [Test]
     public async Task RequestsOnOneConnection_AreEachCountedUnderTheirOwnRoute()
     {
@@ -145,15 +148,20 @@ public sealed class UsageEndToEndTests
             variables: Variables(database)))
         {
             var connection = await gateway.ConnectAsync();
-            var chat = gateway.Post(null, "/api/chat", $$"""{"model":"{{Model}}"}""");
+            var model = $$"""{"model":"{{Model}}"}""";
+            var chat = gateway.Post(null, "/api/chat", model);
             foreach (var request in new[]
             {
                 chat,
-                gateway.Post(null, "/v1/chat/completions", $$"""{"model":"{{Model}}"}"""),
+                gateway.Post(null, "/v1/chat/completions", model),
+                gateway.Post(null, "/api/v1/chat/completions", model), // the same path after another prefix: no route
                 chat,
-                gateway.Post(null, "/chat", $$"""{"model":"{{Model}}"}"""), // the same route by another path
+                gateway.Post(null, "/chat", model), // /api/chat once mapped
                 gateway.Get(null, "/api/tags"),
-                gateway.Post(null, "/api/generate", $$"""{"model":"{{Model}}"}"""),
+                gateway.Post(null, $"/api/chat?trace={new string('x', 80)}", model), // longer than the memory holds
+                gateway.Post(null, $"/api{new string('/', 80)}chat", model), // two long paths alike in what it would hold
+                gateway.Get(null, $"/api{new string('/', 80)}tags"),
+                gateway.Post(null, "/api/generate", model),
                 chat,
             })
             {
@@ -163,14 +171,15 @@ public sealed class UsageEndToEndTests
             }
         }
 
-        var (ollama, openAi) = (UsageSamples.OllamaChatAnswer, UsageSamples.OpenAiChatAnswer);
-        var rows = UsageFixtures.Query(database, UsageGrouping.Route).Rows;
-        Assert.That(rows.Select(row => (row.Route, row.Requests, row.PromptTokens)), Is.EquivalentTo(new[]
+        var (ollama, openAi) = (UsageSamples.OllamaChatAnswer.Prompt!.Value, UsageSamples.OpenAiChatAnswer.Prompt!.Value);
+        var rows = UsageFixtures.Query(database, UsageGrouping.Route | UsageGrouping.Model).Rows;
+        Assert.That(rows.Select(row => (row.Route, row.Model, row.Requests, row.PromptTokens)), Is.EquivalentTo(new[]
         {
-            ("/api/chat", 4L, 4 * ollama.Prompt!.Value),
-            ("/v1/chat/completions", 1L, openAi.Prompt!.Value),
-            ("/api/tags", 1L, 0L),
-            ("/api/generate", 1L, ollama.Prompt!.Value),
+            ("/api/chat", Model, 6L, 6 * ollama),
+            ("/v1/chat/completions", Model, 1L, openAi),
+            ("other", "-", 1L, 0L), // a route the gateway does not know names no model
+            ("/api/tags", "-", 2L, 0L),
+            ("/api/generate", Model, 1L, ollama),
         }));
     }
 
