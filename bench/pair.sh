@@ -8,9 +8,11 @@
 # nanoseconds) and, at the end, the median and quartiles of each target's ratio to proxy-nousage.
 #
 # With --alternate, a round loads the targets one after another instead, each alone, in order and then in reverse
-# (A B C C B A, each for the round's seconds; the next round starts with B), and adds up each target's two runs: no
-# target shares the cores with another, the reversed order cancels a slowdown that grows or fades steadily through
-# the round, and every target takes every place in the order as often.
+# (A B C C B A, each for the round's seconds; round r starts with target r mod n), and adds up each target's two
+# runs: no target shares the cores with another, the reversed order cancels a slowdown that grows or fades steadily
+# through the round, and with a number of rounds that the number of targets divides, every target takes every
+# place in the order as often. A target then waits 2 × (n - 1) × S seconds between its runs, which must stay under
+# the 20 s after which .NET retires an idle thread-pool thread (taking its CPU time out of the sum below).
 #
 # usage: bench/pair.sh [--rounds N] [--seconds S] [--scenario keepalive-64|keepalive-256|close-16|body16k-64]
 #                      [--baseline REF] [--alternate] [--proxy-env "NAME=VALUE ..."]
@@ -33,7 +35,7 @@ while (($#)); do
     --baseline) PAIR_BASELINE=$2; shift ;;
     --alternate) PAIR_ALTERNATE=1 ;;
     --proxy-env) PAIR_PROXY_ENV=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "pair.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -51,6 +53,10 @@ PROXY_ENV=$PAIR_PROXY_ENV
 
 [[ -n ${SC_CONNS[$SCENARIO]:-} ]] || die "unknown scenario $SCENARIO (${SCENARIOS[*]})"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ && $SECONDS_RUN =~ ^[1-9][0-9]*$ ]] || die "--rounds and --seconds take whole numbers above 0"
+if ((PAIR_ALTERNATE)); then
+  idle=$((2 * ($([[ -n $BASELINE ]] && echo 3 || echo 2) - 1) * SECONDS_RUN))
+  ((idle < 20)) || die "--alternate leaves each target idle ${idle} s between its runs; .NET retires idle pool threads after 20 s: take fewer --seconds"
+fi
 
 prepare_side_run
 build_proxy || die "no proxy build"
@@ -74,7 +80,7 @@ wrk_to() { # TARGET SECONDS OUT: the BENCH line of post.lua, in OUT
 }
 # Nanoseconds on a processor, every thread of the process (a thread that ended takes its time with it: the proxy's
 # threads live as long as it does).
-on_cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
+on_cpu_ns() { { cat /proc/"$1"/task/*/schedstat 2>/dev/null || true; } | awk '{s += $1} END {printf "%.0f\n", s}'; }
 
 # One load of target number $1 for $2 seconds, alone: adds its on-CPU nanoseconds and requests to NS[$1] and N[$1].
 run_alone() {
