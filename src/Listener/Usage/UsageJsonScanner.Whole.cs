@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -225,7 +226,7 @@ internal partial struct UsageJsonScanner
 
         if (IsCount(slot))
         {
-            if (digits == start && i == integerEnd && TryParseCount(json[digits..i], out var value))
+            if (digits == start && i == integerEnd && Utf8Parser.TryParse(json[digits..i], out long value, out var parsed) && parsed == i - digits)
             {
                 _values[(int)slot] = value;
                 present |= (ushort)(1 << (int)slot);
@@ -258,23 +259,5 @@ internal partial struct UsageJsonScanner
         var digits = JsonSpan.IndexOfNonDigit(json[i..]);
         digits = digits < 0 ? json.Length - i : digits;
         return digits == 0 ? -1 : i + digits;
-    }
-
-    /// <summary>Digits as a long; false when they do not fit one.</summary>
-    private static bool TryParseCount(ReadOnlySpan<byte> digits, out long value)
-    {
-        value = 0;
-        foreach (var b in digits)
-        {
-            var digit = b - '0';
-            if (value > (long.MaxValue - digit) / 10)
-            {
-                return false;
-            }
-
-            value = (value * 10) + digit;
-        }
-
-        return true;
     }
 }
