@@ -54,6 +54,8 @@ public sealed class DashboardEndToEndTests
             Assert.That(response.StatusCode, Is.EqualTo(status), response.Describe());
         }
 
+        // A request is counted as it ends, just after its answer has reached the client: the last one may not have ended yet.
+        await gateway.Proxy.WaitForServerAsync(server => server.CountRequests().InFlight == 0);
         Assert.That(await gateway.Proxy.Server.FlushUsageAsync(), Is.True, "the usage is in the database");
         var admin = gateway.Proxy.Server.AdminEndPoint!;
         await using var browser = await Dashboard.OpenAsync(
