@@ -7,9 +7,8 @@ using System.Runtime.Intrinsics;
 namespace OllamaSocketProxy.Listener.Gateway;
 
 /// <summary>
-/// Pieces of JSON (RFC 8259) for the hand-written readers: where string content stops and where a run of digits ends
-/// (<see cref="RequestModelScanner"/> and the usage scanner), where a string in one span ends, whitespace
-/// (<see cref="RequestModelScanner"/>).
+/// Pieces of JSON (RFC 8259) for the hand-written readers (<see cref="RequestModelScanner"/> and the usage scanner):
+/// where string content stops and where a run of digits ends, where a string or a number in one span ends, whitespace.
 /// </summary>
 internal static class JsonSpan
 {
@@ -165,6 +164,55 @@ internal static class JsonSpan
                     return -1;
             }
         }
+    }
+
+    /// <summary>
+    /// Where the number (RFC 8259 §6) that starts at <paramref name="i"/> ends (the index after it), or -1: not a number,
+    /// or not followed within <paramref name="json"/> by what may follow a value, so that it could go on past it.
+    /// </summary>
+    public static int EndOfNumber(ReadOnlySpan<byte> json, int i)
+    {
+        if (json[i] == '-')
+        {
+            i++;
+        }
+
+        if (i == json.Length || (uint)(json[i] - '0') > 9)
+        {
+            return -1;
+        }
+
+        i = json[i] == '0' ? i + 1 : EndOfDigits(json, i);
+        if (i < json.Length && json[i] == '.')
+        {
+            i = EndOfDigits(json, i + 1, atLeastOne: true);
+        }
+
+        if (i >= 0 && i < json.Length && json[i] is (byte)'e' or (byte)'E')
+        {
+            i++;
+            if (i < json.Length && json[i] is (byte)'+' or (byte)'-')
+            {
+                i++;
+            }
+
+            i = EndOfDigits(json, i, atLeastOne: true);
+        }
+
+        return i >= 0 && i < json.Length && json[i] is (byte)',' or (byte)'}' or (byte)']' or (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r'
+            ? i
+            : -1;
+    }
+
+    private static int EndOfDigits(ReadOnlySpan<byte> json, int i, bool atLeastOne = false)
+    {
+        var length = IndexOfNonDigit(json[i..]);
+        if (length < 0)
+        {
+            length = json.Length - i;
+        }
+
+        return atLeastOne && length == 0 ? -1 : i + length;
     }
 
     /// <summary>The index of the first byte from <paramref name="i"/> on that is not JSON whitespace, or the length.</summary>

@@ -201,7 +201,7 @@ internal static class RequestModelScanner
                     i = Literal(json, i, "null"u8);
                     break;
                 default:
-                    i = Number(json, i);
+                    i = JsonSpan.EndOfNumber(json, i);
                     break;
             }
 
@@ -268,55 +268,4 @@ internal static class RequestModelScanner
 
     private static int Literal(ReadOnlySpan<byte> json, int i, ReadOnlySpan<byte> literal) =>
         json[i..].StartsWith(literal) ? i + literal.Length : -1;
-
-    /// <summary>
-    /// A number (RFC 8259 §6) from <paramref name="i"/>: the index after it, or -1. It must be followed, within the
-    /// bytes, by what may follow a value, or it could go on past them.
-    /// </summary>
-    private static int Number(ReadOnlySpan<byte> json, int i)
-    {
-        if (json[i] == '-')
-        {
-            i++;
-        }
-
-        if (i == json.Length || !IsDigit(json[i]))
-        {
-            return -1;
-        }
-
-        i = json[i] == '0' ? i + 1 : Digits(json, i);
-        if (i < json.Length && json[i] == '.')
-        {
-            i = Digits(json, i + 1, atLeastOne: true);
-        }
-
-        if (i >= 0 && i < json.Length && json[i] is (byte)'e' or (byte)'E')
-        {
-            i++;
-            if (i < json.Length && json[i] is (byte)'+' or (byte)'-')
-            {
-                i++;
-            }
-
-            i = Digits(json, i, atLeastOne: true);
-        }
-
-        return i >= 0 && i < json.Length && json[i] is (byte)',' or (byte)'}' or (byte)']' or (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r'
-            ? i
-            : -1;
-    }
-
-    private static int Digits(ReadOnlySpan<byte> json, int i, bool atLeastOne = false)
-    {
-        var length = JsonSpan.IndexOfNonDigit(json[i..]);
-        if (length < 0)
-        {
-            length = json.Length - i;
-        }
-
-        return atLeastOne && length == 0 ? -1 : i + length;
-    }
-
-    private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;
 }

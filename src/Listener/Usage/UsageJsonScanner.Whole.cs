@@ -1,8 +1,4 @@
 using System.Buffers.Text;
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using OllamaSocketProxy.Listener.Gateway;
 
 namespace OllamaSocketProxy.Listener.Usage;
@@ -175,89 +171,29 @@ internal partial struct UsageJsonScanner
     }
 
     /// <summary>
-    /// A number (RFC 8259 §6) from <paramref name="i"/>, in a value that is <paramref name="slot"/>: the index after it,
-    /// or -1 when it is none or reaches the end of <paramref name="json"/> (where it could go on). A count's value
-    /// counts when it is a whole number written with digits only that fits a long; else the answer is odd.
+    /// The number that starts at <paramref name="i"/>, in a value that is <paramref name="slot"/>: the index after it, or
+    /// -1 (<see cref="JsonSpan.EndOfNumber"/>). A count's value counts when it is a whole number written with digits
+    /// only that fits a long; else the answer is odd.
     /// </summary>
     private int WholeNumber(ReadOnlySpan<byte> json, int i, Slot slot, ref bool odd, ref ushort present)
     {
-        var start = i;
-        if (json[i] == '-')
+        var end = JsonSpan.EndOfNumber(json, i);
+        if (end < 0 || !IsCount(slot))
         {
-            i++;
+            return end;
         }
 
-        if (i == json.Length || (uint)(json[i] - '0') > 9)
+        var number = json[i..end];
+        if (JsonSpan.IndexOfNonDigit(number) < 0 && Utf8Parser.TryParse(number, out long value, out var parsed) && parsed == number.Length)
         {
-            return -1;
+            _values[(int)slot] = value;
+            present |= (ushort)(1 << (int)slot);
+        }
+        else
+        {
+            odd = true;
         }
 
-        var digits = i;
-        i = json[i] == '0' ? i + 1 : WholeDigits(json, i);
-        var integerEnd = i;
-        if (i < json.Length && json[i] == '.')
-        {
-            i = WholeDigits(json, i + 1);
-            if (i < 0)
-            {
-                return -1;
-            }
-        }
-
-        if (i < json.Length && json[i] is (byte)'e' or (byte)'E')
-        {
-            i++;
-            if (i < json.Length && json[i] is (byte)'+' or (byte)'-')
-            {
-                i++;
-            }
-
-            i = WholeDigits(json, i);
-            if (i < 0)
-            {
-                return -1;
-            }
-        }
-
-        if (i == json.Length)
-        {
-            return -1;
-        }
-
-        if (IsCount(slot))
-        {
-            if (digits == start && i == integerEnd && Utf8Parser.TryParse(json[digits..i], out long value, out var parsed) && parsed == i - digits)
-            {
-                _values[(int)slot] = value;
-                present |= (ushort)(1 << (int)slot);
-            }
-            else
-            {
-                odd = true;
-            }
-        }
-
-        return i;
-    }
-
-    /// <summary>The index after the digits from <paramref name="i"/> on, or -1 when there is not one; a number of fewer than sixteen digits is measured in line.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int WholeDigits(ReadOnlySpan<byte> json, int i)
-    {
-        if (Vector128.IsHardwareAccelerated && i <= json.Length - Vector128<byte>.Count)
-        {
-            // Below '0' wraps around to above 9 too: one unsigned comparison finds every byte that is no digit.
-            var others = Vector128.GreaterThan(
-                Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(json), (nuint)i) - Vector128.Create((byte)'0'), Vector128.Create((byte)9));
-            if (others != Vector128<byte>.Zero)
-            {
-                var length = BitOperations.TrailingZeroCount(others.ExtractMostSignificantBits());
-                return length == 0 ? -1 : i + length;
-            }
-        }
-
-        var digits = JsonSpan.IndexOfNonDigit(json[i..]);
-        digits = digits < 0 ? json.Length - i : digits;
-        return digits == 0 ? -1 : i + digits;
+        return end;
     }
 }
