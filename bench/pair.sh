@@ -82,21 +82,27 @@ wrk_to() { # TARGET SECONDS OUT: the BENCH line of post.lua, in OUT
 # threads live as long as it does).
 on_cpu_ns() { { cat /proc/"$1"/task/*/schedstat 2>/dev/null || true; } | awk '{s += $1} END {printf "%.0f\n", s}'; }
 
+# The requests of TARGET's last wrk run; stops the script when any answer was wrong.
+requests_of() {
+  local out=$WORK/tmp/pair-$1.out bad
+  bad=$(sed -E 's/.* bad=([0-9]+).*/\1/' "$out")
+  ((bad == 0)) || die "$1: $bad wrong answers in round $round"
+  sed -E 's/.*requests=([0-9]+).*/\1/' "$out"
+}
+
 # One load of target number $1 for $2 seconds, alone: adds its on-CPU nanoseconds and requests to NS[$1] and N[$1].
 run_alone() {
-  local t=${targets[$1]} c0 c1 requests bad
+  local t=${targets[$1]} c0 c1 requests
   c0=$(on_cpu_ns "${STARTED[$t]}")
   wrk_to "$t" "$2" "$WORK/tmp/pair-$t.out"
   c1=$(on_cpu_ns "${STARTED[$t]}")
-  requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' "$WORK/tmp/pair-$t.out")
-  bad=$(sed -E 's/.* bad=([0-9]+).*/\1/' "$WORK/tmp/pair-$t.out")
-  ((bad == 0)) || die "$t: $bad wrong answers in round $round"
+  requests=$(requests_of "$t")
   NS[$1]=$((NS[$1] + c1 - c0))
   N[$1]=$((N[$1] + requests))
 }
 
 run_round() { # SECONDS RECORD(0|1)
-  local t i line NS=() N=() pids=() c0=() c1=() requests bad
+  local t i line NS=() N=() pids=() c0=() c1=()
   for t in "${targets[@]}"; do require_alive "$t"; done
   for i in "${!targets[@]}"; do NS[i]=0; N[i]=0; done
   if ((PAIR_ALTERNATE)); then
@@ -111,11 +117,8 @@ run_round() { # SECONDS RECORD(0|1)
     for i in "${!targets[@]}"; do
       t=${targets[i]}
       c1[i]=$(on_cpu_ns "${STARTED[$t]}")
-      requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' "$WORK/tmp/pair-$t.out")
-      bad=$(sed -E 's/.* bad=([0-9]+).*/\1/' "$WORK/tmp/pair-$t.out")
-      ((bad == 0)) || die "$t: $bad wrong answers in round $round"
       NS[i]=$((c1[i] - c0[i]))
-      N[i]=$requests
+      N[i]=$(requests_of "$t")
     done
   fi
   (($2)) || return 0
