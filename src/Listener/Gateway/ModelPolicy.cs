@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace OllamaSocketProxy.Listener.Gateway;
 
 /// <summary>
@@ -11,8 +9,8 @@ public static class ModelPolicy
 {
     /// <summary>
     /// Decides about one request. <paramref name="path"/> is the forwarded path (for <c>/v1/models/{model}</c>),
-    /// <paramref name="body"/> the body bytes the proxy holds (its first <see cref="RequestModel.ScanLimit"/> bytes
-    /// are read, de-chunked). The model found, if any, is in <paramref name="name"/>
+    /// <paramref name="body"/> the model of the body bytes the proxy holds (their first
+    /// <see cref="RequestModel.ScanLimit"/> bytes are read, de-chunked). The model found, if any, is in <paramref name="name"/>
     /// (<see cref="RequestModel.MaxNameLength"/> bytes) for the error and the access log.
     /// </summary>
     /// <remarks>
@@ -20,7 +18,7 @@ public static class ModelPolicy
     /// <paramref name="body"/>, the rest must pass <see cref="RequestModelGuard"/> before it is sent.
     /// </remarks>
     public static ModelDecision Decide(
-        GatewayRouteKind route, ModelAllowList models, bool manage, ReadOnlySpan<byte> path, in ReadOnlySequence<byte> body,
+        GatewayRouteKind route, ModelAllowList models, bool manage, ReadOnlySpan<byte> path, BodyModel body,
         Span<byte> name, out int nameLength, out RequestModelStatus status)
     {
         nameLength = 0;
@@ -39,7 +37,7 @@ public static class ModelPolicy
         {
             case GatewayRouteKind.ModelInBody or GatewayRouteKind.ModelOrNameInBody:
                 var field = route == GatewayRouteKind.ModelInBody ? ModelField.Model : ModelField.ModelOrName;
-                status = RequestModel.Find(body, field, name, out nameLength);
+                status = Find(body, field, name, out nameLength);
                 return status != RequestModelStatus.Found ? ModelDecision.ModelRequired : Check(models, name[..nameLength]);
 
             case GatewayRouteKind.ModelInPath:
@@ -48,7 +46,7 @@ public static class ModelPolicy
 
             case GatewayRouteKind.Other:
                 // A route Ollama may add later: a model it names is checked; without one the request goes on.
-                status = RequestModel.Find(body, ModelField.Model, name, out nameLength);
+                status = Find(body, ModelField.Model, name, out nameLength);
                 return status switch
                 {
                     RequestModelStatus.Found => Check(models, name[..nameLength]),
@@ -60,6 +58,14 @@ public static class ModelPolicy
                 // No model in the request; a list's answer is filtered on the way back.
                 return ModelDecision.Allowed;
         }
+    }
+
+    private static RequestModelStatus Find(BodyModel body, ModelField field, Span<byte> name, out int nameLength)
+    {
+        var status = body.Find(field, out var found);
+        found.CopyTo(name);
+        nameLength = found.Length;
+        return status;
     }
 
     private static ModelDecision Check(ModelAllowList models, ReadOnlySpan<byte> name) =>

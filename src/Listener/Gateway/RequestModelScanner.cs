@@ -11,8 +11,8 @@ namespace OllamaSocketProxy.Listener.Gateway;
 /// checked; UTF-8 inside strings is not, as the reader does not check it either), numbers and literals.
 /// </summary>
 /// <remarks>
-/// A request's body is read once per policy that asks for its model; most bodies are plain (an unescaped name, a few
-/// messages), and for them this costs a fraction of the reader's general machinery.
+/// A request's body is read once, whichever policies ask for its model (<see cref="BodyModel"/>); most bodies are plain
+/// (an unescaped name, a few messages), and for them this costs a fraction of the reader's general machinery.
 /// </remarks>
 internal static class RequestModelScanner
 {

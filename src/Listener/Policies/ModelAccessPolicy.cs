@@ -50,11 +50,13 @@ internal sealed class ModelAccessPolicy(bool accessLog) : RequestPolicy
         Span<byte> name = stackalloc byte[RequestModel.MaxNameLength];
         var body = request.HeldBody;
         var path = PathOnly(rest);
-        var decision = ModelPolicy.Decide(route, models, client.Manage, path, body, name, out var nameLength, out var status);
+        var decision = ModelPolicy.Decide(route, models, client.Manage, path, request.BodyModel, name, out var nameLength, out var status);
         if (decision == ModelDecision.Allowed && models.AllowsEverything && accessLog && bodyRoute && status == RequestModelStatus.NotFound)
         {
-            // Unrestricted: read only for the access log.
-            status = RequestModel.Find(body, route == GatewayRouteKind.ModelOrNameInBody ? ModelField.ModelOrName : ModelField.Model, name, out nameLength);
+            // Unrestricted: read only for the access log (or taken from the usage observer's reading).
+            status = request.BodyModel.Find(route == GatewayRouteKind.ModelOrNameInBody ? ModelField.ModelOrName : ModelField.Model, out var found);
+            found.CopyTo(name);
+            nameLength = found.Length;
         }
 
         if (status == RequestModelStatus.Found && accessLog)

@@ -136,10 +136,11 @@ internal sealed class UsagePolicy(
             GatewayRouteKind.ModelOrNameInBody => ModelField.ModelOrName,
             _ => (ModelField?)null,
         };
-        if (field is { } named
-            && RequestModel.Find(request.HeldBody, named, observation.ModelName, out var length) == RequestModelStatus.Found)
+        // The request's end needs the name after the held body is gone: it is copied.
+        if (field is { } named && request.BodyModel.Find(named, out var name) == RequestModelStatus.Found)
         {
-            observation.ModelLength = length;
+            name.CopyTo(observation.ModelName);
+            observation.ModelLength = name.Length;
         }
     }
 

@@ -14,6 +14,7 @@ internal sealed class RequestContext(int policyCount = 0)
 {
     private readonly object?[] _policyState = new object?[policyCount];
     private readonly object?[] _connectionState = new object?[policyCount];
+    private ReadOnlySequence<byte> _heldBody;
 
     public RequestHead Head { get; } = new();
 
@@ -38,7 +39,18 @@ internal sealed class RequestContext(int policyCount = 0)
     public bool BodyHeld { get; set; }
 
     /// <summary>The held body (empty when there is none or it is streamed); valid until the request is sent.</summary>
-    public ReadOnlySequence<byte> HeldBody { get; set; }
+    public ReadOnlySequence<byte> HeldBody
+    {
+        get => _heldBody;
+        set
+        {
+            _heldBody = value;
+            BodyModel.Reset(value);
+        }
+    }
+
+    /// <summary>The model <see cref="HeldBody"/> names, read once for every policy that asks.</summary>
+    public BodyModel BodyModel { get; } = new();
 
     /// <summary>The proxy answered the client's <c>Expect: 100-continue</c> with its own <c>100 Continue</c>.</summary>
     public bool ContinueSent { get; set; }

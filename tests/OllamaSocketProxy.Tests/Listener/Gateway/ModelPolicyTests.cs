@@ -23,9 +23,10 @@ public sealed class ModelPolicyTests
     {
         var pathBytes = Latin1.Bytes(path);
         var name = new byte[RequestModel.MaxNameLength];
+        var bodyModel = new BodyModel();
+        bodyModel.Reset(shape.Build(Encoding.UTF8.GetBytes(body)));
         var decision = ModelPolicy.Decide(
-            GatewayRoute.Classify(pathBytes), restricted ? Kids : ModelAllowList.Everything, manage, pathBytes,
-            shape.Build(Encoding.UTF8.GetBytes(body)), name, out var length, out _);
+            GatewayRoute.Classify(pathBytes), restricted ? Kids : ModelAllowList.Everything, manage, pathBytes, bodyModel, name, out var length, out _);
         return (decision, Encoding.UTF8.GetString(name, 0, length));
     }
 

@@ -1,0 +1,45 @@
+using System.Buffers;
+
+namespace OllamaSocketProxy.Listener.Gateway;
+
+/// <summary>
+/// The model one request body names, read with <see cref="RequestModel.Find"/> at most once per field: the usage
+/// observer, the allow-list and the access log all ask it of the same held bytes, and the first to ask pays for the
+/// walk. One per connection, given each request's body with <see cref="Reset"/>; allocates only its name buffer, at the first question.
+/// </summary>
+public sealed class BodyModel
+{
+    private byte[]? _name;
+    private ReadOnlySequence<byte> _body;
+    private bool _read;
+    private ModelField _field;
+    private RequestModelStatus _status;
+    private int _length;
+
+    /// <summary>Takes the next body: what was read of the last one is forgotten.</summary>
+    public void Reset(in ReadOnlySequence<byte> body)
+    {
+        _body = body;
+        _read = false;
+        _length = 0;
+    }
+
+    /// <summary>
+    /// <see cref="RequestModel.Find"/> over the body for <paramref name="field"/>, read now or remembered from the last
+    /// question about the same field; <paramref name="name"/> (empty unless found) stays valid until the next
+    /// <see cref="Reset"/> or a question about the other field.
+    /// </summary>
+    public RequestModelStatus Find(ModelField field, out ReadOnlySpan<byte> name)
+    {
+        var buffer = _name ??= new byte[RequestModel.MaxNameLength];
+        if (!_read || _field != field)
+        {
+            _status = RequestModel.Find(_body, field, buffer, out _length);
+            _field = field;
+            _read = true;
+        }
+
+        name = buffer.AsSpan(0, _length);
+        return _status;
+    }
+}
