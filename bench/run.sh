@@ -270,18 +270,28 @@ BASE_BIN=""
 BASE_LABEL=proxy-base
 BASE_COMMIT=""
 BASE_ROOT=${BENCH_BASELINE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ollama-socket-proxy-bench/baseline}
+# Exports the tree of commit SHA to DIR, with PATCH applied when given, unless DIR holds that export (of that
+# patch's content) already.
+export_commit() { # SHA DIR [PATCH]
+  local sha=$1 dir=$2 patch=${3:-} key=$1
+  [[ -z $patch ]] || key="$sha $(sha256sum <"$patch" | cut -c1-16)"
+  [[ $(cat "$dir/.bench-commit" 2>/dev/null) != "$key" ]] || return 0
+  log "exporting ${sha:0:12}${patch:+ with $patch} to $dir"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  git -C "$REPO" archive "$sha" | tar -x -C "$dir" || die "git archive of ${sha:0:12} failed"
+  if [[ -n $patch ]]; then
+    (cd "$dir" && git apply "$patch") || die "$patch does not apply to ${sha:0:12}: bring it up to date"
+  fi
+  echo "$key" >"$dir/.bench-commit"
+}
+
 build_baseline() {
   local sha dir
   sha=$(git -C "$REPO" rev-parse --verify --quiet "$BASELINE^{commit}") || die "--baseline $BASELINE: no such commit"
   BASE_COMMIT=$sha
   dir=$BASE_ROOT/${sha:0:12}
-  if [[ $(cat "$dir/.bench-commit" 2>/dev/null) != "$sha" ]]; then
-    log "exporting $BASELINE ($(git -C "$REPO" rev-parse --short "$sha")) to $dir"
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    git -C "$REPO" archive "$sha" | tar -x -C "$dir" || die "git archive of $BASELINE failed"
-    echo "$sha" >"$dir/.bench-commit"
-  fi
+  export_commit "$sha" "$dir"
   publish_listener "$dir" "$WORK/proxy-base/${sha:0:12}-$PROXY_BUILD" "$WORK/artifacts/proxy-base-${sha:0:12}-$PROXY_BUILD" \
     bench-proxy-base "proxy-base" || return 1
   BASE_BIN=$LISTENER_BIN
