@@ -16,8 +16,8 @@ public sealed class BodyModel
     private RequestModelStatus _status;
     private int _length;
 
-    /// <summary>Takes the next body: what was read of the last one is forgotten.</summary>
-    public void Reset(in ReadOnlySequence<byte> body)
+    /// <summary>Takes the next body: what was read of the last one is forgotten. Only the held body's owner calls it.</summary>
+    internal void Reset(in ReadOnlySequence<byte> body)
     {
         _body = body;
         _read = false;
@@ -26,10 +26,10 @@ public sealed class BodyModel
 
     /// <summary>
     /// <see cref="RequestModel.Find"/> over the body for <paramref name="field"/>, read now or remembered from the last
-    /// question about the same field; <paramref name="name"/> (empty unless found) stays valid until the next
-    /// <see cref="Reset"/> or a question about the other field.
+    /// question about the same field: the status, and the name (unescaped UTF-8; none unless found) copied to
+    /// <paramref name="name"/>, which must hold <see cref="RequestModel.MaxNameLength"/> bytes.
     /// </summary>
-    public RequestModelStatus Find(ModelField field, out ReadOnlySpan<byte> name)
+    public RequestModelStatus Find(ModelField field, Span<byte> name, out int nameLength)
     {
         var buffer = _name ??= new byte[RequestModel.MaxNameLength];
         if (!_read || _field != field)
@@ -39,7 +39,8 @@ public sealed class BodyModel
             _read = true;
         }
 
-        name = buffer.AsSpan(0, _length);
+        buffer.AsSpan(0, _length).CopyTo(name);
+        nameLength = _length;
         return _status;
     }
 }

@@ -14,8 +14,8 @@ public static class ModelPolicy
     /// (<see cref="RequestModel.MaxNameLength"/> bytes) for the error and the access log.
     /// </summary>
     /// <remarks>
-    /// When the answer is <see cref="ModelDecision.Allowed"/> with a model found in a body that goes on past
-    /// <paramref name="body"/>, the rest must pass <see cref="RequestModelGuard"/> before it is sent.
+    /// When the answer is <see cref="ModelDecision.Allowed"/> with a model found in a body that goes on past the
+    /// <see cref="RequestModel.ScanLimit"/> bytes read, the rest must pass <see cref="RequestModelGuard"/> before it is sent.
     /// </remarks>
     public static ModelDecision Decide(
         GatewayRouteKind route, ModelAllowList models, bool manage, ReadOnlySpan<byte> path, BodyModel body,
@@ -37,7 +37,7 @@ public static class ModelPolicy
         {
             case GatewayRouteKind.ModelInBody or GatewayRouteKind.ModelOrNameInBody:
                 var field = route == GatewayRouteKind.ModelInBody ? ModelField.Model : ModelField.ModelOrName;
-                status = Find(body, field, name, out nameLength);
+                status = body.Find(field, name, out nameLength);
                 return status != RequestModelStatus.Found ? ModelDecision.ModelRequired : Check(models, name[..nameLength]);
 
             case GatewayRouteKind.ModelInPath:
@@ -46,7 +46,7 @@ public static class ModelPolicy
 
             case GatewayRouteKind.Other:
                 // A route Ollama may add later: a model it names is checked; without one the request goes on.
-                status = Find(body, ModelField.Model, name, out nameLength);
+                status = body.Find(ModelField.Model, name, out nameLength);
                 return status switch
                 {
                     RequestModelStatus.Found => Check(models, name[..nameLength]),
@@ -58,14 +58,6 @@ public static class ModelPolicy
                 // No model in the request; a list's answer is filtered on the way back.
                 return ModelDecision.Allowed;
         }
-    }
-
-    private static RequestModelStatus Find(BodyModel body, ModelField field, Span<byte> name, out int nameLength)
-    {
-        var status = body.Find(field, out var found);
-        found.CopyTo(name);
-        nameLength = found.Length;
-        return status;
     }
 
     private static ModelDecision Check(ModelAllowList models, ReadOnlySpan<byte> name) =>

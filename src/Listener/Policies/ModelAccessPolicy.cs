@@ -54,9 +54,7 @@ internal sealed class ModelAccessPolicy(bool accessLog) : RequestPolicy
         if (decision == ModelDecision.Allowed && models.AllowsEverything && accessLog && bodyRoute && status == RequestModelStatus.NotFound)
         {
             // Unrestricted: read only for the access log (or taken from the usage observer's reading).
-            status = request.BodyModel.Find(route == GatewayRouteKind.ModelOrNameInBody ? ModelField.ModelOrName : ModelField.Model, out var found);
-            found.CopyTo(name);
-            nameLength = found.Length;
+            status = request.BodyModel.Find(route == GatewayRouteKind.ModelOrNameInBody ? ModelField.ModelOrName : ModelField.Model, name, out nameLength);
         }
 
         if (status == RequestModelStatus.Found && accessLog)

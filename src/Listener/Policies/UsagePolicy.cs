@@ -136,11 +136,10 @@ internal sealed class UsagePolicy(
             GatewayRouteKind.ModelOrNameInBody => ModelField.ModelOrName,
             _ => (ModelField?)null,
         };
-        // The request's end needs the name after the held body is gone: it is copied.
-        if (field is { } named && request.BodyModel.Find(named, out var name) == RequestModelStatus.Found)
+        // Copied: the request's end needs the name after the held body is gone.
+        if (field is { } named && request.BodyModel.Find(named, observation.ModelName, out var length) == RequestModelStatus.Found)
         {
-            name.CopyTo(observation.ModelName);
-            observation.ModelLength = name.Length;
+            observation.ModelLength = length;
         }
     }
 

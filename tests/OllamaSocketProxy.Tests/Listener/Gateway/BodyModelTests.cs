@@ -14,8 +14,9 @@ public sealed class BodyModelTests
 {
     private static (RequestModelStatus Status, string Name) Ask(BodyModel model, ModelField field)
     {
-        var status = model.Find(field, out var name);
-        return (status, Encoding.UTF8.GetString(name));
+        var name = new byte[RequestModel.MaxNameLength];
+        var status = model.Find(field, name, out var length);
+        return (status, Encoding.UTF8.GetString(name, 0, length));
     }
 
     [Test]
