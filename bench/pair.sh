@@ -70,14 +70,7 @@ for t in "${targets[@]}"; do
   start_target "$t" "${PORT[$t]}" "$UPSTREAM_PORT" "$t"
 done
 
-extra=()
-[[ ${SC_CLOSE[$SCENARIO]} == 1 ]] && extra=(-H "Connection: close")
-if [[ ${SC_PATH[$SCENARIO]} == /api/big ]]; then expect=$BIG_LEN; else expect=${#CHAT_BODY}; fi
-wrk_to() { # TARGET SECONDS OUT: the BENCH line of post.lua, in OUT
-  BENCH_BODY_FILE=$WORK/request.json BENCH_TOKEN=$(token_of "$1") BENCH_EXPECT_LEN=$expect \
-    wrk -t 2 -c "${SC_CONNS[$SCENARIO]}" -d "${2}s" --timeout 10s -s "$BENCH/post.lua" "${extra[@]}" \
-    "$(url_of "$1" "${SC_PATH[$SCENARIO]}")" | grep '^BENCH ' >"$3"
-}
+wrk_to() { scenario_wrk "$1" "$SCENARIO" "$2" >"$3"; }  # TARGET SECONDS OUT: the BENCH line of post.lua, in OUT
 # Nanoseconds on a processor, every thread of the process (a thread that ended takes its time with it: the proxy's
 # threads live as long as it does).
 on_cpu_ns() { { cat /proc/"$1"/task/*/schedstat 2>/dev/null || true; } | awk '{s += $1} END {printf "%.0f\n", s}'; }

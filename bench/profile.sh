@@ -27,7 +27,7 @@ while [[ $# -gt 0 ]]; do
     --strace) STRACE=1 ;;
     --perf) PERF=1 ;;
     --proxy-env) PROFILE_PROXY_ENV=$2; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -48,14 +48,7 @@ if [[ $TARGET == proxy ]]; then build_proxy || die "no proxy build"; fi
 start_upstreams
 start_target "$TARGET" "${PORT[$TARGET]}" "$UPSTREAM_PORT" "$TARGET"
 
-extra=()
-[[ ${SC_CLOSE[$SCENARIO]} == 1 ]] && extra=(-H "Connection: close")
-if [[ ${SC_PATH[$SCENARIO]} == /api/big ]]; then expect=$BIG_LEN; else expect=${#CHAT_BODY}; fi
-wrk_line() { # SECONDS: the BENCH line of post.lua
-  BENCH_BODY_FILE=$WORK/request.json BENCH_TOKEN=$(token_of "$TARGET") BENCH_EXPECT_LEN=$expect \
-    wrk -t 2 -c "${SC_CONNS[$SCENARIO]}" -d "${1}s" --timeout 10s -s "$BENCH/post.lua" "${extra[@]}" \
-    "$(url_of "$TARGET" "${SC_PATH[$SCENARIO]}")" | grep '^BENCH '
-}
+wrk_line() { scenario_wrk "$TARGET" "$SCENARIO" "$1"; }  # SECONDS: the BENCH line of post.lua
 wrk_line 2 >/dev/null  # warm-up: pools, page faults
 
 read -ra procs <<<"$(target_pids "$TARGET")"

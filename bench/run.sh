@@ -281,7 +281,10 @@ export_commit() { # SHA DIR [PATCH]
   mkdir -p "$dir"
   git -C "$REPO" archive "$sha" | tar -x -C "$dir" || die "git archive of ${sha:0:12} failed"
   if [[ -n $patch ]]; then
-    (cd "$dir" && git apply "$patch") || die "$patch does not apply to ${sha:0:12}: bring it up to date"
+    # Applied as a plain patch: with a work tree around DIR (a dotfiles repository in $HOME), git apply would
+    # take paths as that tree's and apply nothing. The reverse check proves it took.
+    (cd "$dir" && GIT_CEILING_DIRECTORIES=${dir%/*} git apply "$patch" && GIT_CEILING_DIRECTORIES=${dir%/*} git apply -R --check "$patch") ||
+      die "$patch does not apply to ${sha:0:12}: bring it up to date"
   fi
   echo "$key" >"$dir/.bench-commit"
 }
@@ -300,6 +303,16 @@ build_baseline() {
   [[ $sha == "$BASELINE"* ]] || BASE_LABEL="proxy-base ($BASELINE, $short)"
   [[ $PROXY_BUILD == aot ]] || BASE_LABEL="$BASE_LABEL (JIT)"
   [[ -z $PROXY_ENV ]] || BASE_LABEL="$BASE_LABEL ($PROXY_ENV)"
+}
+
+# For the scripts that source this one (profile.sh, pair.sh, hooks.sh): one wrk run of SCENARIO against TARGET, as
+# run_wrk makes it, printing only post.lua's BENCH line; a run that gives none stops the script with what wrk said.
+scenario_wrk() { # TARGET SCENARIO SECONDS
+  local target=$1 scenario=$2 seconds=$3 expect extra=() out
+  if [[ ${SC_PATH[$scenario]} == /api/big ]]; then expect=$BIG_LEN; else expect=${#CHAT_BODY}; fi
+  [[ ${SC_CLOSE[$scenario]} == 1 ]] && extra=(-H "Connection: close")
+  out=$(BENCH_BODY_FILE=$WORK/request.json BENCH_TOKEN=$(token_of "$target") BENCH_EXPECT_LEN=$expect     wrk -t 2 -c "${SC_CONNS[$scenario]}" -d "${seconds}s" --timeout 10s -s "$BENCH/post.lua" "${extra[@]}"     "$(url_of "$target" "${SC_PATH[$scenario]}")" 2>&1) || true
+  grep '^BENCH ' <<<"$out" || die "$target $scenario: wrk printed no result: $out"
 }
 
 # For the scripts that source this one (profile.sh, tail.sh): bench/.work, its run lock (they never overlap a

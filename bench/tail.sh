@@ -31,7 +31,7 @@ while [[ $# -gt 0 ]]; do
     --warm) WARM=1 ;;
     --baseline) TAIL_BASELINE=$2; shift ;;
     --proxy-env) TAIL_PROXY_ENV=$2; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "tail.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
