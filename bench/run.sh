@@ -243,7 +243,8 @@ publish_listener() { # SRC OUT ARTIFACTS LINK WHAT
     fi
   elif stale "$out/OllamaSocketProxy.dll" "$src/src" "$src/Directory.Build.props"; then
     log "building $what framework-dependent (JIT), $src/src/Listener"
-    dotnet publish "$csproj" -c Release -o "$out" --artifacts-path "$artifacts" \
+    # The project publishes Native AOT by default: the JIT build has to say it is not one.
+    dotnet publish "$csproj" -c Release -p:PublishAot=false -o "$out" --artifacts-path "$artifacts" \
       >"$publish_log" 2>&1 || { log "the build of $what failed: see $publish_log; skipping it"; return 1; }
   fi
   [[ -x $out/OllamaSocketProxy ]] || { log "no $out/OllamaSocketProxy after the build: skipping the $what target"; return 1; }
