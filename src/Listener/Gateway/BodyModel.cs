@@ -5,7 +5,8 @@ namespace OllamaSocketProxy.Listener.Gateway;
 /// <summary>
 /// The model one request body names, read with <see cref="RequestModel.Find"/> at most once per field: the usage
 /// observer, the allow-list and the access log all ask it of the same held bytes, and the first to ask pays for the
-/// walk. One per connection, given each request's body with <see cref="Reset"/>; allocates only its name buffer, at the first question.
+/// walk. One per connection, given each request's body with <see cref="Reset"/>; allocates only its name buffer, at
+/// the first question.
 /// </summary>
 public sealed class BodyModel
 {
@@ -21,7 +22,6 @@ public sealed class BodyModel
     {
         _body = body;
         _read = false;
-        _length = 0;
     }
 
     /// <summary>
